@@ -24,7 +24,7 @@ import (
 	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/sirupsen/logrus"
 
-	_ "github.com/distribution/distribution/v3/registry/auth/token"          // token access controller
+	_ "github.com/distribution/distribution/v3/registry/auth/token"              // token access controller
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // in-memory storage
 )
 

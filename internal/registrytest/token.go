@@ -293,3 +293,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 		"errors": []map[string]string{{"code": code, "message": msg}},
 	})
 }
+
+// RefreshToken returns an OAuth2 refresh token for user, as `docker login`
+// stores in config.json's "identitytoken".
+func (s *Server) RefreshToken(user string) string { return s.refreshTokenFor(user) }

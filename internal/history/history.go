@@ -1,0 +1,233 @@
+// Package history reads Chainguard's tag history API
+// (GET /v2/<repo>/_chainguard/history/<tag>): every digest a tag pointed to,
+// and when.
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// PageLimit is the most records cgr.dev returns for one request.
+const PageLimit = 1000
+
+// maxBody bounds one history response (1000 records take about 130 KB).
+const maxBody = 16 << 20
+
+// Entry is one update of a tag.
+type Entry struct {
+	Digest    v1.Hash
+	UpdatedAt time.Time
+	// Platforms is filled by Client.ResolvePlatforms.
+	Platforms []registry.Platform
+}
+
+// ErrNotSupported means the registry has no tag history API.
+var ErrNotSupported = errors.New("registry does not offer the tag history API")
+
+// NotSupportedError says a registry lacks the history API, with the tag's
+// current digest so the user still learns something.
+type NotSupportedError struct {
+	Tag     name.Tag
+	Current v1.Hash
+}
+
+func (e *NotSupportedError) Error() string {
+	return fmt.Sprintf("%s does not offer the tag history API (GET /v2/<repo>/_chainguard/history/<tag>); %s currently points to %s",
+		e.Tag.RegistryStr(), e.Tag.String(), e.Current)
+}
+
+// Unwrap matches ErrNotSupported.
+func (e *NotSupportedError) Unwrap() error { return ErrNotSupported }
+
+// Client reads tag histories through a registry client.
+type Client struct {
+	Registry *registry.Client
+	// Jobs bounds concurrent manifest fetches in ResolvePlatforms (default 16).
+	Jobs int
+}
+
+// Query narrows a history request. Since is sent to the server as "start";
+// both bounds are applied client-side too, since servers may ignore them.
+type Query struct {
+	Since, Until time.Time
+}
+
+// List returns every update of tag, newest first, de-duplicated. It pages
+// past the server's record cap by asking again from the newest timestamp seen.
+func (c *Client) List(ctx context.Context, tag name.Tag, q Query) ([]Entry, error) {
+	repo := tag.Context()
+	hc, err := c.Registry.HTTPClient(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		digest string
+		at     int64
+	}
+	seen := map[key]bool{}
+	var out []Entry
+	start := q.Since
+	for {
+		page, err := c.page(ctx, hc, tag, start)
+		if err != nil {
+			return nil, err
+		}
+		added := 0
+		newest := start
+		for _, e := range page {
+			k := key{e.Digest.String(), e.UpdatedAt.UnixNano()}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			added++
+			out = append(out, e)
+			if e.UpdatedAt.After(newest) {
+				newest = e.UpdatedAt
+			}
+		}
+		// A short page is the last one; a full page that added nothing new
+		// (a server that ignores start) would loop forever.
+		if len(page) < PageLimit || added == 0 || !newest.After(start) {
+			break
+		}
+		start = newest
+	}
+	out = slices.DeleteFunc(out, func(e Entry) bool {
+		return (!q.Since.IsZero() && e.UpdatedAt.Before(q.Since)) || (!q.Until.IsZero() && e.UpdatedAt.After(q.Until))
+	})
+	slices.SortStableFunc(out, func(a, b Entry) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	return out, nil
+}
+
+// record decodes both key casings: encoding/json matches keys
+// case-insensitively, so "updateTimestamp" and "UpdateTimestamp" both land.
+type record struct {
+	UpdateTimestamp string `json:"updateTimestamp"`
+	Digest          string `json:"digest"`
+}
+
+func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start time.Time) ([]Entry, error) {
+	repo := tag.Context()
+	u := url.URL{
+		Scheme: repo.Scheme(),
+		Host:   repo.RegistryStr(),
+		Path:   fmt.Sprintf("/v2/%s/_chainguard/history/%s", repo.RepositoryStr(), tag.TagStr()),
+	}
+	if !start.IsZero() {
+		u.RawQuery = url.Values{"start": {start.UTC().Format(time.RFC3339Nano)}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, &registry.Error{Kind: registry.ErrUnreachable, Host: repo.RegistryStr(), Err: err}
+	}
+	if err := c.Registry.CheckResponse(resp, repo.RepositoryStr()); err != nil {
+		return nil, c.explain(ctx, tag, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s: %w", tag, err)
+	}
+	if len(body) > maxBody {
+		return nil, badResponse(tag, fmt.Sprintf("response larger than %d MiB", maxBody>>20))
+	}
+	var doc struct {
+		History *[]record `json:"history"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, badResponse(tag, "malformed JSON: "+err.Error())
+	}
+	if doc.History == nil {
+		return nil, badResponse(tag, `no "history" field in the response`)
+	}
+	entries := make([]Entry, 0, len(*doc.History))
+	for i, r := range *doc.History {
+		d, err := v1.NewHash(r.Digest)
+		if err != nil {
+			return nil, badResponse(tag, fmt.Sprintf("record %d: bad digest %q", i, r.Digest))
+		}
+		at, err := time.Parse(time.RFC3339Nano, r.UpdateTimestamp)
+		if err != nil {
+			return nil, badResponse(tag, fmt.Sprintf("record %d: bad timestamp %q", i, r.UpdateTimestamp))
+		}
+		entries = append(entries, Entry{Digest: d, UpdatedAt: at.UTC()})
+	}
+	return entries, nil
+}
+
+func badResponse(tag name.Tag, msg string) error {
+	return &registry.Error{Kind: registry.ErrBadResponse, Host: tag.RegistryStr(), Repo: tag.RepositoryStr(), Message: "tag history: " + msg}
+}
+
+// explain turns a failed history request into the error a user needs:
+// unknown repository, unknown tag, or a registry without the history API.
+func (c *Client) explain(ctx context.Context, tag name.Tag, err error) error {
+	var re *registry.Error
+	if !errors.As(err, &re) {
+		return err
+	}
+	switch {
+	case re.HasCode("NAME_UNKNOWN"):
+		return fmt.Errorf("repository %s not found: %w", tag.Context(), err)
+	case re.HasCode("MANIFEST_UNKNOWN") || re.HasCode("TAG_UNKNOWN"):
+		return fmt.Errorf("tag %q not found in %s: %w", tag.TagStr(), tag.Context(), err)
+	case re.Status == http.StatusNotFound || re.Status == http.StatusMethodNotAllowed ||
+		re.Status == http.StatusNotImplemented || re.Status == http.StatusBadRequest:
+		// No registry error code: ask the registry whether the tag exists,
+		// to tell an unknown tag from a missing history API.
+		current, herr := c.Registry.Digest(ctx, tag)
+		if herr != nil {
+			var he *registry.Error
+			if errors.As(herr, &he) && he.HasCode("NAME_UNKNOWN") {
+				return fmt.Errorf("repository %s not found: %w", tag.Context(), herr)
+			}
+			if errors.Is(herr, registry.ErrNotFound) {
+				return fmt.Errorf("tag %q not found in %s: %w", tag.TagStr(), tag.Context(), herr)
+			}
+			return herr
+		}
+		return &NotSupportedError{Tag: tag, Current: current}
+	}
+	return err
+}
+
+// ResolvePlatforms fills each entry's Platforms, fetching manifests
+// concurrently (cached on disk by digest, so a second run fetches none).
+func (c *Client) ResolvePlatforms(ctx context.Context, repo name.Repository, entries []Entry) error {
+	jobs := c.Jobs
+	if jobs <= 0 {
+		jobs = 16
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i := range entries {
+		g.Go(func() error {
+			ps, err := c.Registry.Platforms(gctx, repo, entries[i].Digest)
+			if err != nil {
+				return fmt.Errorf("resolve platforms of %s: %w", entries[i].Digest, err)
+			}
+			entries[i].Platforms = ps
+			return nil
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,301 @@
+package registry
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// CredentialStore finds the credentials for a registry host. *Keychain is one.
+type CredentialStore interface {
+	Lookup(host string) (Credentials, error)
+}
+
+// Options configure a Client.
+type Options struct {
+	Credentials CredentialStore // nil: anonymous everywhere
+	Cache       DiskCache       // tokens, challenges and manifests; zero Dir: memory only
+	UserAgent   string
+	Debug       io.Writer // non-nil: log every request (redacted)
+	Transport   http.RoundTripper
+	Attempts    int           // tries per request for 429/5xx (default 4)
+	RetryBase   time.Duration // first backoff (default 500ms)
+	MaxWait     time.Duration // longest single wait (default 30s)
+	Now         func() time.Time
+}
+
+// Client is the one registry client of a run: one keep-alive HTTP transport,
+// and one authenticated transport per repository, shared by every request.
+type Client struct {
+	opts Options
+	base http.RoundTripper
+
+	mu    sync.Mutex
+	repos map[string]*authTransport
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.Attempts <= 0 {
+		opts.Attempts = 4
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = 500 * time.Millisecond
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "docker-cghistory"
+	}
+	if opts.Credentials == nil {
+		opts.Credentials = Keychain{}
+	}
+	var rt http.RoundTripper = opts.Transport
+	if rt == nil {
+		rt = newHTTPTransport()
+	}
+	if opts.Debug != nil {
+		rt = &debugTransport{inner: rt, w: opts.Debug}
+	}
+	rt = &retryTransport{inner: rt, attempts: opts.Attempts, base: opts.RetryBase, maxWait: opts.MaxWait}
+	rt = &userAgentTransport{inner: rt, ua: opts.UserAgent}
+	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}}
+}
+
+// Cache returns the client's disk cache.
+func (c *Client) Cache() DiskCache { return c.opts.Cache }
+
+// HTTPClient returns an HTTP client authorised to pull from repo.
+func (c *Client) HTTPClient(ctx context.Context, repo name.Repository) (*http.Client, error) {
+	t, err := c.transport(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: t}, nil
+}
+
+// RemoteOptions returns go-containerregistry options that reuse this
+// client's authenticated transport for repo.
+func (c *Client) RemoteOptions(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
+	t, err := c.transport(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	// A transport.Wrapper tells remote not to ping, authenticate or wrap
+	// again: our transport already does all of that (and caches tokens).
+	w, err := transport.FromToken(repo.Registry, authn.Anonymous, t, &transport.Challenge{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(w)}, nil
+}
+
+func (c *Client) transport(ctx context.Context, repo name.Repository) (*authTransport, error) {
+	key := repo.Name()
+	c.mu.Lock()
+	t, ok := c.repos[key]
+	if !ok {
+		t = &authTransport{c: c, repo: repo}
+		c.repos[key] = t
+	}
+	c.mu.Unlock()
+	if err := t.prepare(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// authTransport authorises requests to one repository with pull scope. It
+// takes tokens from memory, then the disk cache, and only then pings the
+// registry and exchanges credentials (through go-containerregistry).
+type authTransport struct {
+	c    *Client
+	repo name.Repository
+
+	mu        sync.Mutex
+	ready     bool
+	creds     Credentials
+	challenge *transport.Challenge
+	token     string
+	tokenKey  string
+	cached    bool // token came from the disk cache and may have been revoked
+}
+
+func (t *authTransport) scope() string { return t.repo.Scope(transport.PullScope) }
+
+func (t *authTransport) host() string { return t.repo.RegistryStr() }
+
+func (t *authTransport) prepare(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ready {
+		return nil
+	}
+	creds, err := t.c.opts.Credentials.Lookup(t.host())
+	if err != nil {
+		return err
+	}
+	t.creds = creds
+	cache := t.c.opts.Cache
+	t.tokenKey = hashKey("v1", t.host(), t.scope(), creds.Auth.Username, creds.Auth.Password, creds.Auth.Auth, creds.Auth.IdentityToken, creds.Auth.RegistryToken)
+	if ch, ok := cache.challenge(t.host()); ok {
+		t.challenge = ch
+		if !isBearer(ch) {
+			t.ready = true
+			return nil
+		}
+		if tok, ok := cache.token(t.tokenKey, t.c.opts.Now()); ok {
+			t.token, t.ready, t.cached = tok, true, true
+			return nil
+		}
+		if err := t.exchange(ctx); err == nil {
+			t.ready = true
+			return nil
+		} else if isAuthError(err) {
+			return err
+		}
+		// The cached challenge may be stale: ping again below.
+	}
+	if err := t.ping(ctx); err != nil {
+		return err
+	}
+	if isBearer(t.challenge) {
+		if err := t.exchange(ctx); err != nil {
+			return err
+		}
+	}
+	t.ready = true
+	return nil
+}
+
+func isBearer(ch *transport.Challenge) bool { return strings.EqualFold(ch.Scheme, "bearer") }
+
+func (t *authTransport) ping(ctx context.Context) error {
+	ch, err := transport.Ping(ctx, t.repo.Registry, t.c.base)
+	if err != nil {
+		return &Error{Kind: ErrUnreachable, Host: t.host(), Err: redactErr(err)}
+	}
+	t.challenge = ch
+	if err := t.c.opts.Cache.saveChallenge(t.host(), ch); err != nil && t.c.opts.Debug != nil {
+		fmt.Fprintf(t.c.opts.Debug, "DEBU[cache] %v\n", err)
+	}
+	return nil
+}
+
+// exchange trades the credentials for a registry token and caches it.
+func (t *authTransport) exchange(ctx context.Context) error {
+	if tok := t.creds.Auth.RegistryToken; tok != "" {
+		t.token = tok
+		return nil
+	}
+	auth := authn.Anonymous
+	if !t.creds.Anonymous() {
+		auth = authn.FromConfig(t.creds.Auth)
+	}
+	tok, err := transport.Exchange(ctx, t.repo.Registry, auth, t.c.base, []string{t.scope()}, t.challenge)
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+			return &Error{Kind: ErrDenied, Host: t.host(), Repo: t.repo.RepositoryStr(), Source: t.creds.Source,
+				Username: t.creds.Auth.Username, Message: "the token service rejected the credentials"}
+		}
+		if strings.Contains(err.Error(), "private or link-local") {
+			return &Error{Kind: ErrUnreachable, Host: t.host(), Err: fmt.Errorf("%w (the registry's token realm is on a private address; go-containerregistry refuses that unless the realm is on the registry's own host:port)", redactErr(err))}
+		}
+		return &Error{Kind: ErrUnreachable, Host: t.host(), Err: fmt.Errorf("token exchange: %w", redactErr(err))}
+	}
+	value := tok.Token
+	if value == "" {
+		value = tok.AccessToken
+	}
+	t.token = value
+	ttl := time.Duration(tok.ExpiresIn) * time.Second
+	if ttl <= 0 {
+		ttl = 60 * time.Second // the Docker token spec's default
+	}
+	expires := t.c.opts.Now().Add(ttl - min(ttl/10, 30*time.Second))
+	if err := t.c.opts.Cache.write("tokens", t.tokenKey, cachedToken{Token: value, Expires: expires}); err != nil && t.c.opts.Debug != nil {
+		fmt.Fprintf(t.c.opts.Debug, "DEBU[cache] %v\n", err)
+	}
+	return nil
+}
+
+// RoundTrip authorises req; on a 401 it renews the token once and retries.
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != t.host() {
+		return t.c.base.RoundTrip(req) // never send credentials elsewhere
+	}
+	t.mu.Lock()
+	tok := t.token
+	t.mu.Unlock()
+	resp, err := t.c.base.RoundTrip(t.authorize(req, tok))
+	t.mu.Lock()
+	renew := t.cached && t.token == tok
+	t.cached = false
+	t.mu.Unlock()
+	// Only a token from the disk cache is renewed: a fresh token that gets a
+	// 401 means the credentials lack access, and asking again changes nothing.
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !renew {
+		return resp, err
+	}
+	if req.Body != nil && req.GetBody == nil {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	t.mu.Lock()
+	t.c.opts.Cache.remove("tokens", t.tokenKey)
+	err = t.exchange(req.Context())
+	tok = t.token
+	t.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = b
+	}
+	return t.c.base.RoundTrip(t.authorize(req, tok))
+}
+
+func (t *authTransport) authorize(req *http.Request, tok string) *http.Request {
+	r := req.Clone(req.Context())
+	switch {
+	case isBearer(t.challenge) && tok != "":
+		r.Header.Set("Authorization", "Bearer "+tok)
+	case strings.EqualFold(t.challenge.Scheme, "basic") && !t.creds.Anonymous():
+		a := t.creds.Auth
+		switch {
+		case a.Username != "" && a.Password != "":
+			r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password)))
+		case a.Auth != "":
+			r.Header.Set("Authorization", "Basic "+a.Auth)
+		}
+	}
+	return r
+}
+
+// Describe says where the credentials for host come from, for messages.
+func (c *Client) Describe(host string) Credentials {
+	creds, _ := c.opts.Credentials.Lookup(host)
+	return creds
+}

@@ -1,0 +1,62 @@
+// Package registry talks to OCI registries for every command: it expands
+// image references, finds the user's Docker credentials, exchanges them for
+// registry tokens (cached in memory and on disk), and provides one HTTP
+// client per run with retries, timeouts and redacted debug logging.
+package registry
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// DefaultNamespace is where bare image names ("python") live.
+const DefaultNamespace = "cgr.dev/chainguard"
+
+// Expand turns what a user typed into a full reference string: a bare name
+// such as "python" or "python:3.12" is prefixed with namespace; anything with
+// a registry host or a "/" is returned as written.
+func Expand(image, namespace string) string {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	namePart := image
+	if i := strings.IndexAny(namePart, ":@"); i >= 0 {
+		namePart = namePart[:i]
+	}
+	if strings.Contains(namePart, "/") || namePart == "localhost" {
+		return image
+	}
+	return strings.TrimSuffix(namespace, "/") + "/" + image
+}
+
+// ParseReference expands image (see Expand) and parses it; a missing tag
+// means "latest". insecure allows plain HTTP for any registry (loopback
+// registries always may use it, as docker allows).
+func ParseReference(image, namespace string, insecure bool) (name.Reference, error) {
+	full := Expand(image, namespace)
+	opts := []name.Option{name.WeakValidation}
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	ref, err := name.ParseReference(full, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("invalid image reference %q: %w", image, err)
+	}
+	return ref, nil
+}
+
+// ParseRepository expands and parses a repository name, rejecting a tag or digest.
+func ParseRepository(image, namespace string, insecure bool) (name.Repository, error) {
+	full := Expand(image, namespace)
+	opts := []name.Option{name.WeakValidation}
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	repo, err := name.NewRepository(full, opts...)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("invalid repository %q: %w", image, err)
+	}
+	return repo, nil
+}
