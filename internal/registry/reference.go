@@ -21,11 +21,7 @@ func Expand(image, namespace string) string {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
-	namePart := image
-	if i := strings.IndexAny(namePart, ":@"); i >= 0 {
-		namePart = namePart[:i]
-	}
-	if strings.Contains(namePart, "/") || namePart == "localhost" {
+	if strings.Contains(image, "/") {
 		return image
 	}
 	return strings.TrimSuffix(namespace, "/") + "/" + image

@@ -1,0 +1,81 @@
+package commands
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/output"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/command/formatter"
+	flagsHelper "github.com/docker/cli/cli/flags"
+	"github.com/spf13/cobra"
+)
+
+type tagsOptions struct {
+	image    string
+	all      bool
+	format   string
+	quiet    bool
+	registry registryOptions
+}
+
+func newTagsCommand(dockerCLI command.Cli) *cobra.Command {
+	var opts tagsOptions
+	cmd := &cobra.Command{
+		Use:   "tags [OPTIONS] IMAGE",
+		Short: "List an image's tags",
+		Example: `  docker cghistory tags nginx
+  docker cghistory tags --all cgr.dev/chainguard/python`,
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.image = args[0]
+			return runTags(cmd.Context(), dockerCLI, opts)
+		},
+		DisableFlagsInUseLine: true,
+	}
+	flags := cmd.Flags()
+	flags.BoolVarP(&opts.all, "all", "a", false, `Include signature and attestation tags ("sha256-…")`)
+	flags.StringVar(&opts.format, "format", "", flagsHelper.FormatHelp)
+	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Only show tag names")
+	addRegistryFlags(flags, &opts.registry)
+	return cmd
+}
+
+func runTags(ctx context.Context, dockerCLI command.Cli, opts tagsOptions) error {
+	repo, err := registry.ParseRepository(stripTag(opts.image), namespace(dockerCLI), opts.registry.insecure)
+	if err != nil {
+		return err
+	}
+	client := newRegistryClient(dockerCLI, opts.registry)
+	var tags []string
+	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
+		tags, err = client.Tags(ctx, repo)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !opts.all {
+		tags = slices.DeleteFunc(tags, func(t string) bool { return strings.HasPrefix(t, "sha256-") })
+	}
+	slices.Sort(tags)
+	return output.WriteTags(output.TagsContext{
+		Context: formatter.Context{
+			Output: dockerCLI.Out(),
+			Format: output.Format(opts.format, opts.quiet, output.TagsTableFormat, output.TagsQuietFormat),
+		},
+		Image: repo.String(),
+	}, tags)
+}
+
+// stripTag drops a ":tag" the user may have typed after the repository.
+func stripTag(image string) string {
+	slash := strings.LastIndex(image, "/")
+	if i := strings.LastIndex(image, ":"); i > slash {
+		return image[:i]
+	}
+	return image
+}

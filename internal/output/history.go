@@ -1,0 +1,130 @@
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker/cli/cli/command/formatter"
+)
+
+// Table layouts for `docker cghistory`.
+const (
+	HistoryTableFormat          = "table {{.UpdatedSince}}\t{{.UpdatedAt}}\t{{.Digest}}"
+	HistoryPlatformsTableFormat = "table {{.UpdatedSince}}\t{{.UpdatedAt}}\t{{.Digest}}\t{{.Platforms}}"
+	HistoryQuietFormat          = "{{.Digest}}"
+)
+
+// HistoryContext describes what a history listing is about.
+type HistoryContext struct {
+	formatter.Context
+	Image     string // repository, e.g. cgr.dev/chainguard/nginx
+	Tag       string
+	Platforms bool // entries carry resolved platforms
+	Now       time.Time
+}
+
+// WriteHistory renders entries (already newest first).
+func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
+	header := &historyRow{HeaderContext: formatter.HeaderContext{Header: formatter.SubHeaderContext{
+		"Image":        "IMAGE",
+		"Tag":          "TAG",
+		"UpdatedSince": "UPDATED",
+		"UpdatedAt":    "TIMESTAMP",
+		"Digest":       "DIGEST",
+		"Platforms":    "PLATFORMS",
+	}}}
+	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
+		for _, e := range entries {
+			if err := format(&historyRow{ctx: &ctx, e: e}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+type historyRow struct {
+	formatter.HeaderContext
+	ctx *HistoryContext
+	e   history.Entry
+}
+
+// Image is the repository.
+func (r *historyRow) Image() string { return r.ctx.Image }
+
+// Tag is the tag whose history this is.
+func (r *historyRow) Tag() string { return r.ctx.Tag }
+
+// Digest is the digest the tag pointed to (short unless --no-trunc).
+func (r *historyRow) Digest() string {
+	if r.ctx.Trunc {
+		return ShortDigest(r.e.Digest.String())
+	}
+	return r.e.Digest.String()
+}
+
+// UpdatedAt is the time of the update, RFC 3339 in UTC.
+func (r *historyRow) UpdatedAt() string { return r.e.UpdatedAt.UTC().Format(time.RFC3339) }
+
+// UpdatedSince is the humanised age of the update.
+func (r *historyRow) UpdatedSince() string { return Since(r.e.UpdatedAt, r.ctx.Now) }
+
+// Platforms lists each platform as "os/arch: digest (size)".
+func (r *historyRow) Platforms() string {
+	parts := make([]string, 0, len(r.e.Platforms))
+	for _, p := range r.e.Platforms {
+		d := p.Digest.String()
+		if r.ctx.Trunc {
+			d = ShortDigest(d)
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s (%s)", p.Platform.String(), d, Size(p.Size)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PlatformDigest is the first listed platform's digest, in full: with
+// --platform, the digest to pin for that platform.
+func (r *historyRow) PlatformDigest() string {
+	if len(r.e.Platforms) == 0 {
+		return ""
+	}
+	return r.e.Platforms[0].Digest.String()
+}
+
+type platformJSON struct {
+	Platform string
+	OS       string
+	Arch     string
+	Variant  string `json:",omitempty"`
+	Digest   string
+	Size     int64
+}
+
+// MarshalJSON is the `--format json` object: full digests, RFC 3339 times,
+// and Platforms only when they were resolved.
+func (r *historyRow) MarshalJSON() ([]byte, error) {
+	v := struct {
+		Image        string
+		Tag          string
+		Digest       string
+		UpdatedAt    string
+		UpdatedSince string
+		Platforms    []platformJSON `json:",omitempty"`
+	}{
+		Image: r.ctx.Image, Tag: r.ctx.Tag, Digest: r.e.Digest.String(),
+		UpdatedAt: r.UpdatedAt(), UpdatedSince: r.UpdatedSince(),
+	}
+	if r.ctx.Platforms {
+		v.Platforms = []platformJSON{}
+		for _, p := range r.e.Platforms {
+			v.Platforms = append(v.Platforms, platformJSON{
+				Platform: p.Platform.String(), OS: p.Platform.OS, Arch: p.Platform.Architecture,
+				Variant: p.Platform.Variant, Digest: p.Digest.String(), Size: p.Size,
+			})
+		}
+	}
+	return json.Marshal(v)
+}

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+)
+
+// pluginBinary is built once by TestMain.
+var pluginBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cghistory-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	pluginBinary = filepath.Join(dir, "docker-cghistory")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", pluginBinary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build plugin:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// dockerEnv is a temp DOCKER_CONFIG with the plugin installed under its
+// three names, and the environment the docker CLI runs with.
+type dockerEnv struct {
+	t      *testing.T
+	config string
+	env    []string
+}
+
+func newDockerEnv(t *testing.T, configJSON string) *dockerEnv {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the docker CLI is not installed; .ci/run should have installed it")
+		}
+		t.Skip("the docker CLI is not installed")
+	}
+	cfg := t.TempDir()
+	plugins := filepath.Join(cfg, "cli-plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"cghistory", "cgdiff", "cgpin"} {
+		if err := os.Symlink(pluginBinary, filepath.Join(plugins, "docker-"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if configJSON != "" {
+		if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(configJSON), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DOCKER_CONFIG", "DOCKER_AUTH_CONFIG", "CGHISTORY_NAMESPACE", "CGHISTORY_CACHE_DIR", "DOCKER_HOST", "DEBUG":
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "DOCKER_CONFIG="+cfg, "CGHISTORY_CACHE_DIR="+filepath.Join(t.TempDir(), "cache"),
+		"DOCKER_HOST=unix:///nonexistent/docker.sock", "NO_COLOR=1")
+	return &dockerEnv{t: t, config: cfg, env: env}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (d *dockerEnv) run(stdin string, extraEnv []string, args ...string) result {
+	d.t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(append([]string(nil), d.env...), extraEnv...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			d.t.Fatalf("docker %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func (d *dockerEnv) docker(args ...string) result {
+	d.t.Helper()
+	return d.run("", nil, args...)
+}
+
+func (r result) ok(t *testing.T) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func (r result) fails(t *testing.T, wantInStderr ...string) result {
+	t.Helper()
+	if r.code == 0 {
+		t.Fatalf("succeeded, want failure\nstdout:\n%s", r.stdout)
+	}
+	for _, w := range wantInStderr {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+		}
+	}
+	return r
+}
+
+var t0 = time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
+
+func TestDockerSeesThePlugin(t *testing.T) {
+	d := newDockerEnv(t, "")
+	help := d.docker("--help").ok(t).stdout
+	for _, n := range []string{"cghistory*", "cgdiff*", "cgpin*"} {
+		if !strings.Contains(help, n) {
+			t.Errorf("docker --help lacks %s", n)
+		}
+	}
+	info := d.docker("info", "--format", "{{json .ClientInfo.Plugins}}")
+	for _, n := range []string{`"Name":"cghistory"`, `"Name":"cgdiff"`, `"Name":"cgpin"`, `"Version":"e2e-test"`} {
+		if !strings.Contains(info.stdout, n) {
+			t.Errorf("docker info lacks %s:\n%s\n%s", n, info.stdout, info.stderr)
+		}
+	}
+	d.docker("cgdiff", "a", "b").fails(t, "not implemented yet")
+	d.docker("cgpin").fails(t, "not implemented yet")
+	comp := d.docker("__complete", "cghistory", "").ok(t).stdout
+	if !strings.Contains(comp, "tags") {
+		t.Errorf("completion lacks the tags subcommand:\n%s", comp)
+	}
+	comp = d.docker("__complete", "cghistory", "--platform", "").ok(t).stdout
+	if !strings.Contains(comp, "linux/amd64") {
+		t.Errorf("--platform completion:\n%s", comp)
+	}
+}
+
+func TestHistoryThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	var digests []string
+	for i := range 3 {
+		img := s.Push(t, "chainguard/nginx", "latest", t0.Add(time.Duration(i)*time.Hour))
+		digests = append([]string{img.Digest.String()}, digests...)
+	}
+	d := newDockerEnv(t, "")
+	ref := s.Ref("chainguard/nginx", "")
+
+	table := d.docker("cghistory", ref).ok(t).stdout
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "UPDATED") || !strings.Contains(lines[0], "DIGEST") {
+		t.Fatalf("table:\n%s", table)
+	}
+	for i, dg := range digests {
+		short := dg[:len("sha256:")+12]
+		if !strings.Contains(lines[i+1], short) || strings.Contains(lines[i+1], dg) {
+			t.Errorf("row %d = %q, want truncated %s", i+1, lines[i+1], short)
+		}
+	}
+	if !strings.Contains(lines[1], "days ago") {
+		t.Errorf("row 1 lacks a humanised age: %q", lines[1])
+	}
+
+	if got := d.docker("cghistory", "--no-trunc", ref).ok(t).stdout; !strings.Contains(got, digests[0]) {
+		t.Errorf("--no-trunc:\n%s", got)
+	}
+	if got := strings.Fields(d.docker("cghistory", "-q", ref).ok(t).stdout); strings.Join(got, " ") != strings.Join(digests, " ") {
+		t.Errorf("-q = %v, want %v", got, digests)
+	}
+	if got := strings.Fields(d.docker("cghistory", "-q", "-n", "1", ref).ok(t).stdout); len(got) != 1 || got[0] != digests[0] {
+		t.Errorf("-n 1 = %v", got)
+	}
+	since := t0.Add(90 * time.Minute).Format(time.RFC3339)
+	if got := strings.Fields(d.docker("cghistory", "-q", "--since", since, ref).ok(t).stdout); len(got) != 1 {
+		t.Errorf("--since = %v", got)
+	}
+	if got := strings.Fields(d.docker("cghistory", "-q", "--until", "71h30m", ref).ok(t).stdout); len(got) != 1 || got[0] != digests[2] {
+		t.Errorf("--until 71h30m = %v", got)
+	}
+	if got := d.docker("cghistory", "--format", "{{.Digest}} {{.Tag}}", "--no-trunc", "-n", "1", ref).ok(t).stdout; got != digests[0]+" latest\n" {
+		t.Errorf("template = %q", got)
+	}
+
+	var objs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(d.docker("cghistory", "--format", "json", ref).ok(t).stdout), "\n") {
+		var o map[string]any
+		if err := json.Unmarshal([]byte(line), &o); err != nil {
+			t.Fatalf("json line %q: %v", line, err)
+		}
+		objs = append(objs, o)
+	}
+	if len(objs) != 3 || objs[0]["Digest"] != digests[0] || objs[0]["Tag"] != "latest" || objs[0]["Image"] != s.Host+"/chainguard/nginx" {
+		t.Fatalf("json = %v", objs)
+	}
+	if _, err := time.Parse(time.RFC3339, objs[2]["UpdatedAt"].(string)); err != nil || objs[2]["UpdatedAt"] != t0.Format(time.RFC3339) {
+		t.Errorf("UpdatedAt = %v", objs[2]["UpdatedAt"])
+	}
+	if _, ok := objs[0]["Platforms"]; ok {
+		t.Error("Platforms present without --platforms")
+	}
+
+	// Bare names expand with the configured namespace.
+	env := []string{"CGHISTORY_NAMESPACE=" + s.Host + "/chainguard"}
+	if got := d.run("", env, "cghistory", "-q", "nginx").ok(t).stdout; strings.Fields(got)[0] != digests[0] {
+		t.Errorf("CGHISTORY_NAMESPACE: %s", got)
+	}
+	d2 := newDockerEnv(t, fmt.Sprintf(`{"plugins":{"cghistory":{"namespace":%q}}}`, s.Host+"/chainguard"))
+	if got := d2.docker("cghistory", "-q", "nginx:latest").ok(t).stdout; strings.Fields(got)[0] != digests[0] {
+		t.Errorf("plugins.cghistory.namespace: %s", got)
+	}
+}
+
+func TestPlatformsThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	multi := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64", "linux/arm64")
+	single := s.Push(t, "chainguard/go", "latest", t0.Add(time.Hour), "linux/amd64")
+	d := newDockerEnv(t, "")
+	ref := s.Ref("chainguard/go", "latest")
+	out := d.docker("cghistory", "--platforms", ref).ok(t).stdout
+	if !strings.Contains(out, "PLATFORMS") || !strings.Contains(out, "linux/arm64: sha256:") || strings.Count(out, "linux/amd64: sha256:") != 2 {
+		t.Errorf("--platforms:\n%s", out)
+	}
+	var arm string
+	for _, p := range multi.Platforms {
+		if p.Platform.Architecture == "arm64" {
+			arm = p.Digest.String()
+		}
+	}
+	if got := strings.Fields(d.docker("cghistory", "--platform", "linux/arm64", "-q", ref).ok(t).stdout); len(got) != 1 || got[0] != arm {
+		t.Errorf("--platform linux/arm64 -q = %v, want [%s]", got, arm)
+	}
+	line := strings.Split(strings.TrimSpace(d.docker("cghistory", "--platforms", "--format", "json", "-n", "1", ref).ok(t).stdout), "\n")[0]
+	var o struct {
+		Platforms []struct {
+			Platform, Digest string
+			Size             int64
+		}
+	}
+	if err := json.Unmarshal([]byte(line), &o); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Platforms) != 1 || o.Platforms[0].Platform != "linux/amd64" || o.Platforms[0].Digest != single.Digest.String() || o.Platforms[0].Size != single.Platforms[0].Size {
+		t.Errorf("json platforms = %+v, want %+v", o.Platforms, single.Platforms)
+	}
+}
+
+func TestTagsThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
+	s.Push(t, "chainguard/nginx", "latest-dev", t0, "linux/amd64")
+	s.Push(t, "chainguard/nginx", "sha256-"+strings.Repeat("a", 64)+".sig", t0, "linux/amd64")
+	d := newDockerEnv(t, "")
+	got := d.docker("cghistory", "tags", "-q", s.Ref("chainguard/nginx", "")).ok(t).stdout
+	if got != "latest\nlatest-dev\n" {
+		t.Errorf("tags = %q", got)
+	}
+	got = d.docker("cghistory", "tags", "--all", s.Ref("chainguard/nginx", "")).ok(t).stdout
+	if !strings.HasPrefix(got, "TAG\n") || !strings.Contains(got, ".sig") {
+		t.Errorf("tags --all = %q", got)
+	}
+}
+
+func TestCredentialsThroughDocker(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithUser("alice", "alice-secret-9"), registrytest.WithPublic("chainguard"))
+	img := s.Push(t, "private/app", "v1", t0)
+	ref := s.Ref("private/app", "v1")
+	secret := "alice-secret-9"
+	b64 := base64.StdEncoding.EncodeToString([]byte("alice:" + secret))
+
+	// Anonymous: a clear message naming the registry and the fix.
+	d := newDockerEnv(t, "")
+	r := d.docker("cghistory", ref).fails(t, "authentication required", "docker login "+s.Host)
+	if r.stdout != "" {
+		t.Errorf("stdout on error: %q", r.stdout)
+	}
+
+	// `docker login` writes auths; the plugin uses them.
+	d.run(secret, nil, "login", "-u", "alice", "--password-stdin", s.Host).ok(t)
+	r = d.docker("cghistory", "--debug", "-q", ref).ok(t)
+	if strings.TrimSpace(r.stdout) != img.Digest.String() {
+		t.Errorf("after docker login: %q", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "GET http://"+s.Host+"/v2/private/app/_chainguard/history/v1 200") {
+		t.Errorf("--debug log lacks the request:\n%s", r.stderr)
+	}
+	// The global -D flag turns on the same log.
+	r = d.docker("-D", "cghistory", "-q", ref).ok(t)
+	if !strings.Contains(r.stderr, "/_chainguard/history/v1 200") {
+		t.Errorf("-D log lacks the request:\n%s", r.stderr)
+	}
+	assertNoSecret(t, r, secret, b64)
+
+	// A credential helper on PATH, via credHelpers.
+	bin := t.TempDir()
+	script := fmt.Sprintf("#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread s\nprintf '{\"ServerURL\":\"%%s\",\"Username\":\"alice\",\"Secret\":\"%s\"}' \"$s\"\n", secret)
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-e2e"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	dh := newDockerEnv(t, fmt.Sprintf(`{"credHelpers":{%q:"e2e"}}`, s.Host))
+	r = dh.run("", path, "cghistory", "--debug", "-q", ref).ok(t)
+	assertNoSecret(t, r, secret, b64)
+
+	// Wrong credentials: denied, with the source named and no secret shown.
+	dw := newDockerEnv(t, fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, s.Host, base64.StdEncoding.EncodeToString([]byte("alice:wrong-pw-77"))))
+	r = dw.docker("cghistory", "--debug", ref).fails(t, "access denied", "auths (user alice)")
+	assertNoSecret(t, r, "wrong-pw-77")
+}
+
+func assertNoSecret(t *testing.T, r result, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+			t.Errorf("secret %q leaked:\n%s\n%s", s, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestErrorsThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
+	plain := registrytest.New(t, registrytest.WithoutHistory())
+	img := plain.Push(t, "library/alpine", "3.20", t0, "linux/amd64")
+	d := newDockerEnv(t, "")
+	d.docker("cghistory", s.Ref("chainguard/nginx", "nope")).fails(t, `tag "nope" not found`)
+	d.docker("cghistory", s.Ref("chainguard/missing", "latest")).fails(t, "repository "+s.Host+"/chainguard/missing not found")
+	d.docker("cghistory", plain.Ref("library/alpine", "3.20")).fails(t, "does not offer the tag history API", img.Digest.String())
+	d.docker("cghistory", "127.0.0.1:1/chainguard/nginx").fails(t, "cannot reach registry 127.0.0.1:1")
+	d.docker("cghistory", "--since", "yesterday", s.Ref("chainguard/nginx", "")).fails(t, "--since", "invalid time")
+	d.docker("cghistory", "--platform", "amd64", s.Ref("chainguard/nginx", "")).fails(t, "os/arch")
+	d.docker("cghistory", "Not A Ref!").fails(t, "invalid image reference")
+	d.docker("cghistory", s.Ref("chainguard/nginx", "@sha256:"+strings.Repeat("a", 64))).fails(t, "history follows a tag")
+	d.docker("cghistory").fails(t, "requires 1 argument")
+	s.SetLatency(300 * time.Millisecond)
+	d.docker("cghistory", "--timeout", "200ms", s.Ref("chainguard/nginx", "")).fails(t, "timed out after 200ms")
+}
