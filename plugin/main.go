@@ -4,6 +4,8 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -12,7 +14,6 @@ import (
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
-	"os"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -21,15 +22,28 @@ var version = "dev"
 func main() {
 	name := commandName(os.Args[0])
 	commands.Version = version
-	plugin.Run(func(dockerCLI command.Cli) *cobra.Command {
-		return commands.New(name, dockerCLI)
-	}, metadata.Metadata{
+	meta := metadata.Metadata{
 		SchemaVersion:    "0.1.0",
 		Vendor:           "docker-cghistory",
 		Version:          version,
 		ShortDescription: commands.ShortDescriptions[name],
 		URL:              "https://github.com/docker-cghistory/docker-cghistory",
-	})
+	}
+	// docker probes every plugin for metadata on each `docker --help` and
+	// `docker info`. Answer the probe before building a docker CLI and a
+	// cobra tree (plugin.Run's path), which costs several milliseconds; the
+	// JSON is the same metadata.Metadata that plugin.Run would print.
+	if len(os.Args) == 2 && os.Args[1] == metadata.MetadataSubcommandName {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "     ")
+		if err := enc.Encode(meta); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
+	plugin.Run(func(dockerCLI command.Cli) *cobra.Command {
+		return commands.New(name, dockerCLI)
+	}, meta)
 }
 
 // commandName maps the binary's name (docker picks it from the plugin file,
