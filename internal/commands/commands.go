@@ -72,6 +72,7 @@ func newRegistryClient(dockerCLI command.Cli, opts registryOptions) *registry.Cl
 		Cache:       registry.DiskCache{Dir: registry.DefaultCacheDir()},
 		UserAgent:   "docker-cghistory/" + Version,
 		Debug:       dbg,
+		Insecure:    opts.insecure,
 	})
 }
 

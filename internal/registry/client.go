@@ -33,6 +33,9 @@ type Options struct {
 	RetryBase   time.Duration // first backoff (default 500ms)
 	MaxWait     time.Duration // longest single wait (default 30s)
 	Now         func() time.Time
+	// Insecure allows plain HTTP to any registry; without it plain HTTP is
+	// only used for loopback registries, as docker does.
+	Insecure bool
 }
 
 // Client is the one registry client of a run: one keep-alive HTTP transport,
@@ -68,6 +71,9 @@ func New(opts Options) *Client {
 	var rt http.RoundTripper = opts.Transport
 	if rt == nil {
 		rt = newHTTPTransport()
+	}
+	if !opts.Insecure {
+		rt = &loopbackHTTPOnly{inner: rt}
 	}
 	if opts.Debug != nil {
 		rt = &debugTransport{inner: rt, w: opts.Debug}

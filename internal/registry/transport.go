@@ -178,3 +178,26 @@ func newHTTPTransport() *http.Transport {
 	t.ResponseHeaderTimeout = 60 * time.Second
 	return t
 }
+
+// loopbackHTTPOnly refuses plain HTTP to anything but loopback addresses.
+// go-containerregistry also falls back to HTTP for private (RFC 1918) and
+// .local hosts; docker does not without --insecure-registry, nor do we.
+type loopbackHTTPOnly struct {
+	inner http.RoundTripper
+}
+
+func (t *loopbackHTTPOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !IsLoopback(req.URL.Hostname()) {
+		return nil, fmt.Errorf("refusing plain HTTP to %s (only loopback registries may use it; pass --insecure to allow it)", req.URL.Host)
+	}
+	return t.inner.RoundTrip(req)
+}
+
+// IsLoopback reports whether host is localhost or a loopback IP address.
+func IsLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
