@@ -150,24 +150,33 @@ func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start 
 	if len(body) > maxBody {
 		return nil, badResponse(tag, fmt.Sprintf("response larger than %d MiB", maxBody>>20))
 	}
+	entries, err := decode(body)
+	if err != nil {
+		return nil, badResponse(tag, err.Error())
+	}
+	return entries, nil
+}
+
+// decode parses a history response body.
+func decode(body []byte) ([]Entry, error) {
 	var doc struct {
 		History *[]record `json:"history"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, badResponse(tag, "malformed JSON: "+err.Error())
+		return nil, fmt.Errorf("malformed JSON: %w", err)
 	}
 	if doc.History == nil {
-		return nil, badResponse(tag, `no "history" field in the response`)
+		return nil, errors.New(`no "history" field in the response`)
 	}
 	entries := make([]Entry, 0, len(*doc.History))
 	for i, r := range *doc.History {
 		d, err := v1.NewHash(r.Digest)
 		if err != nil {
-			return nil, badResponse(tag, fmt.Sprintf("record %d: bad digest %q", i, r.Digest))
+			return nil, fmt.Errorf("record %d: bad digest %q", i, r.Digest)
 		}
 		at, err := time.Parse(time.RFC3339Nano, r.UpdateTimestamp)
 		if err != nil {
-			return nil, badResponse(tag, fmt.Sprintf("record %d: bad timestamp %q", i, r.UpdateTimestamp))
+			return nil, fmt.Errorf("record %d: bad timestamp %q", i, r.UpdateTimestamp)
 		}
 		entries = append(entries, Entry{Digest: d, UpdatedAt: at.UTC()})
 	}

@@ -154,6 +154,17 @@ func TestTimeoutAndUserAgent(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v", err)
 	}
+	s.SetLatency(0)
+	if _, err := c.Tags(context.Background(), repo); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ua := range s.UserAgents() {
+		found = found || ua == "docker-cghistory/test"
+	}
+	if !found {
+		t.Errorf("User-Agent not sent: %v", s.UserAgents())
+	}
 }
 
 func TestErrorMessages(t *testing.T) {

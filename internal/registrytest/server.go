@@ -63,6 +63,7 @@ type Server struct {
 	historyHook   http.HandlerFunc
 	issued        []IssuedToken
 	counts        Counts
+	userAgents    map[string]bool
 }
 
 // HistoryEntry is one recorded tag update.
@@ -153,6 +154,7 @@ func Start(opts ...Option) (*Server, error) {
 		refreshTokens: map[string]string{},
 		history:       map[string][]HistoryEntry{},
 		repos:         map[string]bool{},
+		userAgents:    map[string]bool{},
 		now:           time.Now,
 	}
 	for _, o := range opts {
@@ -250,6 +252,17 @@ func (s *Server) ResetCounts() {
 	s.issued = nil
 }
 
+// UserAgents returns the distinct User-Agent headers seen since the start.
+func (s *Server) UserAgents() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for ua := range s.userAgents {
+		out = append(out, ua)
+	}
+	return out
+}
+
 // Issued returns the tokens handed out since the last ResetCounts.
 func (s *Server) Issued() []IssuedToken {
 	s.mu.Lock()
@@ -312,6 +325,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) count(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.userAgents[r.UserAgent()] = true
 	c := &s.counts
 	c.Total++
 	p := r.URL.Path
