@@ -19,6 +19,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-cghistory ./plugin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-credential-cghistory ./credhelper
 
 install: build
 	DOCKER_CONFIG='$(DOCKER_CONFIG)' BINDIR='$(BINDIR)' BIN=$(BIN) scripts/install.sh

@@ -15,8 +15,9 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 )
 
-// pluginBinary is built once by TestMain.
-var pluginBinary string
+// pluginBinary and helperDir (holding docker-credential-cghistory) are
+// built once by TestMain.
+var pluginBinary, helperDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cghistory-e2e-")
@@ -24,11 +25,14 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	pluginBinary = filepath.Join(dir, "docker-cghistory")
-	build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", pluginBinary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build plugin:", err)
-		os.Exit(1)
+	helperDir = filepath.Join(dir, "helpers")
+	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper"} {
+		build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -355,4 +359,44 @@ func TestErrorsThroughDocker(t *testing.T) {
 	d.docker("cghistory").fails(t, "requires 1 argument")
 	s.SetLatency(300 * time.Millisecond)
 	d.docker("cghistory", "--timeout", "200ms", s.Ref("chainguard/nginx", "")).fails(t, "timed out after 200ms")
+}
+
+func TestCredentialHelperThroughDocker(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithUser("robot", "robot-secret-42"), registrytest.WithPublic("chainguard"))
+	img := s.Push(t, "private/app", "v1", t0)
+	ref := s.Ref("private/app", "v1")
+	path := "PATH=" + helperDir + string(os.PathListSeparator) + os.Getenv("PATH")
+	file := filepath.Join(t.TempDir(), ".dockerconfigjson")
+	auth := base64.StdEncoding.EncodeToString([]byte("robot:robot-secret-42"))
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(`{"auths":{"http://%s":{"auth":%q}}}`, s.Host, auth)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, config string
+		env          []string
+	}{
+		{"credHelpers + variable", fmt.Sprintf(`{"credHelpers":{%q:"cghistory"}}`, s.Host), []string{registryVar(s.Host) + "=robot:robot-secret-42"}},
+		{"credsStore + file", `{"credsStore":"cghistory"}`, []string{"CGHISTORY_AUTH_FILE=" + file}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDockerEnv(t, tc.config)
+			r := d.run("", append([]string{path}, tc.env...), "cghistory", "--debug", "-q", "--no-trunc", ref).ok(t)
+			if strings.TrimSpace(r.stdout) != img.Digest.String() {
+				t.Errorf("stdout = %q", r.stdout)
+			}
+			assertNoSecret(t, r, "robot-secret-42", auth)
+			// Without the secret in the environment: anonymous, and denied.
+			d.run("", []string{path}, "cghistory", ref).fails(t, "authentication required")
+		})
+	}
+}
+
+func registryVar(host string) string {
+	return "CGHISTORY_AUTH_" + strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, strings.ToUpper(host))
 }
