@@ -400,3 +400,20 @@ func registryVar(host string) string {
 		return '_'
 	}, strings.ToUpper(host))
 }
+
+func TestAuthThroughDocker(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithUser("ci", "ci-secret-77"), registrytest.WithPublic("chainguard"))
+	s.Push(t, "private/app", "v1", t0, "linux/amd64")
+	path := "PATH=" + helperDir + string(os.PathListSeparator) + os.Getenv("PATH")
+	d := newDockerEnv(t, fmt.Sprintf(`{"credHelpers":{%q:"cghistory"}}`, s.Host))
+	ref := s.Ref("private/app", "v1")
+	r := d.run("", []string{path}, "cghistory", "auth", ref).fails(t)
+	if !strings.Contains(r.stdout, "anonymous") || !strings.Contains(r.stdout, "denied") {
+		t.Errorf("anonymous auth report:\n%s", r.stdout)
+	}
+	r = d.run("", []string{path, registryVar(s.Host) + "=ci:ci-secret-77"}, "cghistory", "auth", "--debug", ref).ok(t)
+	if !strings.Contains(r.stdout, "credHelpers:cghistory") || !strings.Contains(r.stdout, "pull granted") || !strings.Contains(r.stdout, " ci ") {
+		t.Errorf("auth report:\n%s", r.stdout)
+	}
+	assertNoSecret(t, r, "ci-secret-77")
+}

@@ -66,7 +66,7 @@ config.json); the tag defaults to "latest".`,
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	cmd.AddCommand(newTagsCommand(dockerCLI))
+	cmd.AddCommand(newTagsCommand(dockerCLI), newAuthCommand(dockerCLI))
 	return cmd
 }
 

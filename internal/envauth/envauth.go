@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/docker/cli/cli/config/credentials"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 )
 
 // FileVar names the variable holding a path list of docker config files.
@@ -42,20 +42,12 @@ type Sources struct{}
 
 func (Sources) getenv(k string) string { return os.Getenv(k) }
 
-// dockerHub lists the names Docker Hub goes by.
+// dockerHub lists the names Docker Hub goes by; Hostname maps all to the first.
 var dockerHub = []string{"index.docker.io", "docker.io", "registry-1.docker.io"}
 
 // Hostname normalises a server URL as docker does ("https://cgr.dev/v2/" →
-// "cgr.dev"); every Docker Hub alias becomes "index.docker.io".
-func Hostname(serverURL string) string {
-	h := strings.ToLower(credentials.ConvertToHostname(strings.TrimSpace(serverURL)))
-	for _, d := range dockerHub {
-		if h == d {
-			return dockerHub[0]
-		}
-	}
-	return h
-}
+// "cgr.dev"; every Docker Hub alias → "index.docker.io").
+func Hostname(serverURL string) string { return registry.Hostname(serverURL) }
 
 // VarName is the variable for host: upper-case, every non-alphanumeric
 // character as "_" (cgr.dev → CGHISTORY_AUTH_CGR_DEV).

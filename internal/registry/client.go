@@ -158,7 +158,7 @@ func (t *authTransport) prepare(ctx context.Context) error {
 	}
 	t.creds = creds
 	cache := t.c.opts.Cache
-	t.tokenKey = hashKey("v1", t.host(), t.scope(), creds.Auth.Username, creds.Auth.Password, creds.Auth.Auth, creds.Auth.IdentityToken, creds.Auth.RegistryToken)
+	t.tokenKey = tokenKey(t.host(), t.scope(), creds)
 	if ch, ok := cache.challenge(t.host()); ok {
 		t.challenge = ch
 		if !isBearer(ch) {
@@ -187,6 +187,13 @@ func (t *authTransport) prepare(ctx context.Context) error {
 	}
 	t.ready = true
 	return nil
+}
+
+// tokenKey names a cached token: registry, scope and a hash of the
+// credentials, so that changed credentials never reuse an old token.
+func tokenKey(host, scope string, creds Credentials) string {
+	a := creds.Auth
+	return hashKey("v1", host, scope, a.Username, a.Password, a.Auth, a.IdentityToken, a.RegistryToken)
 }
 
 func isBearer(ch *transport.Challenge) bool { return strings.EqualFold(ch.Scheme, "bearer") }

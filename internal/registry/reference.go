@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docker/cli/cli/config/credentials"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -55,4 +56,27 @@ func ParseRepository(image, namespace string, insecure bool) (name.Repository, e
 		return name.Repository{}, fmt.Errorf("invalid repository %q: %w", image, err)
 	}
 	return repo, nil
+}
+
+// ParseRegistry parses a registry host ("cgr.dev", "https://index.docker.io/v1/").
+func ParseRegistry(s string, insecure bool) (name.Registry, error) {
+	opts := []name.Option{name.WeakValidation}
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(Hostname(s), opts...)
+	if err != nil {
+		return name.Registry{}, fmt.Errorf("invalid registry %q: %w", s, err)
+	}
+	return reg, nil
+}
+
+// Hostname normalises a registry URL or host as docker does
+// ("https://index.docker.io/v1/" → "index.docker.io").
+func Hostname(s string) string {
+	h := strings.ToLower(credentials.ConvertToHostname(strings.TrimSpace(s)))
+	if h == "docker.io" || h == "registry-1.docker.io" {
+		return name.DefaultRegistry
+	}
+	return h
 }

@@ -1,0 +1,140 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/output"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/command/formatter"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/spf13/cobra"
+)
+
+type authOptions struct {
+	targets  []string
+	format   string
+	registry registryOptions
+}
+
+func newAuthCommand(dockerCLI command.Cli) *cobra.Command {
+	var opts authOptions
+	cmd := &cobra.Command{
+		Use:   "auth [OPTIONS] [REGISTRY | IMAGE]...",
+		Short: "Show which credentials docker uses for a registry, and whether they work",
+		Long: `Show the credential source docker would use for each registry (DOCKER_AUTH_CONFIG,
+credHelpers, credsStore, auths or anonymous) and the username, never the secret.
+For an IMAGE, perform a real token exchange for pull access and fetch its
+manifest. Without arguments, check every registry in config.json and cgr.dev.
+Exits non-zero when any check fails.`,
+		Example: `  docker cghistory auth
+  docker cghistory auth cgr.dev/acme.com/python
+  docker cghistory auth --format json nginx`,
+		Args: cli.RequiresMinArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.targets = args
+			return runAuth(cmd.Context(), dockerCLI, opts)
+		},
+		DisableFlagsInUseLine: true,
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.format, "format", "", `Format output: "table", "json" or a Go template`)
+	addRegistryFlags(flags, &opts.registry)
+	return cmd
+}
+
+// errAccess makes the command exit non-zero after printing its report.
+var errAccess = errors.New("some credential checks failed")
+
+func runAuth(ctx context.Context, dockerCLI command.Cli, opts authOptions) error {
+	targets := opts.targets
+	if len(targets) == 0 {
+		targets = configuredRegistries(dockerCLI)
+	}
+	type check struct {
+		reg name.Registry
+		ref name.Reference
+	}
+	var checks []check
+	for _, t := range targets {
+		if isRegistryName(t) {
+			reg, err := registry.ParseRegistry(t, opts.registry.insecure)
+			if err != nil {
+				return err
+			}
+			checks = append(checks, check{reg: reg})
+			continue
+		}
+		ref, err := registry.ParseReference(t, namespace(dockerCLI), opts.registry.insecure)
+		if err != nil {
+			return err
+		}
+		checks = append(checks, check{reg: ref.Context().Registry, ref: ref})
+	}
+	client := newRegistryClient(dockerCLI, opts.registry)
+	rows := make([]registry.Access, len(checks))
+	_ = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
+		for i, c := range checks {
+			rows[i] = client.CheckAccess(ctx, c.reg, c.ref)
+		}
+		return nil
+	})
+	err := output.WriteAccess(formatter.Context{
+		Output: dockerCLI.Out(),
+		Format: output.Format(opts.format, false, output.AccessTableFormat, ""),
+		Trunc:  true,
+	}, time.Now(), rows)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if !r.OK {
+			return errAccess
+		}
+	}
+	return nil
+}
+
+// isRegistryName tells "cgr.dev" or "127.0.0.1:5000" (a registry) from
+// "python" or "cgr.dev/chainguard/python" (an image).
+func isRegistryName(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	s = strings.TrimSuffix(s, "/")
+	if strings.Contains(s, "/") {
+		return false
+	}
+	host, _, _ := strings.Cut(s, ":") // "python:3.12" is an image with a tag
+	return strings.Contains(host, ".") || host == "localhost"
+}
+
+// configuredRegistries lists the registries config.json names, plus cgr.dev.
+func configuredRegistries(dockerCLI command.Cli) []string {
+	cf := dockerCLI.ConfigFile()
+	seen := map[string]bool{}
+	var out []string
+	add := func(h string) {
+		h = registry.Hostname(h)
+		if h != "" && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	var keys []string
+	for k := range cf.AuthConfigs {
+		keys = append(keys, k)
+	}
+	for k := range cf.CredentialHelpers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		add(k)
+	}
+	add("cgr.dev")
+	return out
+}
