@@ -1,0 +1,257 @@
+// Package dockerfile finds image references in Dockerfiles with buildkit's
+// parser and rewrites them in place, byte-for-byte identical outside the
+// edited spans.
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// Kind says where a reference was found.
+type Kind int
+
+// Kinds of image references.
+const (
+	From       Kind = iota // FROM <image>
+	CopyFrom               // COPY --from=<image>
+	MountFrom              // RUN --mount=...,from=<image>
+	ArgDefault             // ARG NAME=<image>, used by FROM ${NAME}
+)
+
+func (k Kind) String() string {
+	return [...]string{"FROM", "COPY --from", "RUN --mount from", "ARG default"}[k]
+}
+
+// Ref is an image reference as written in a Dockerfile.
+type Ref struct {
+	Kind Kind
+	Line int    // 1-based line where the reference text starts
+	Text string // as written, e.g. "python:3.12" or "cgr.dev/x/go:latest@sha256:…"
+	// Start and End delimit Text in the source bytes.
+	Start, End int
+	// DigestStart is where "@sha256:…" starts inside the source, or -1.
+	DigestStart int
+	// Platform is the FROM's --platform value, if any (may hold variables).
+	Platform string
+	// Arg is the ARG's name for ArgDefault references.
+	Arg string
+}
+
+// Skipped is a reference that cannot be pinned, and why.
+type Skipped struct {
+	Line   int
+	Text   string
+	Reason string
+}
+
+// File is what Find saw in one Dockerfile.
+type File struct {
+	Refs    []Ref
+	Skipped []Skipped
+}
+
+// ErrBinary means the input is not text.
+var ErrBinary = errors.New("binary file (contains NUL bytes)")
+
+// Find parses src and returns the image references it names: every FROM
+// (stage names, "scratch" and stage indexes excluded), COPY --from and
+// RUN --mount from= images, and the defaults of global ARGs used as FROM
+// ${NAME}. Heredocs, comments and other instructions are never looked at.
+func Find(src []byte) (*File, error) {
+	if bytes.IndexByte(src, 0) >= 0 {
+		return nil, ErrBinary
+	}
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	s := newScanner(src, res.EscapeToken)
+	f := &File{}
+	stages := map[string]bool{}
+	globalArgs := map[string]*argDef{}
+	var argOrder []string
+	seenFrom := false
+	usedArgs := map[string][]int{} // arg name -> FROM lines using it
+
+	for _, n := range res.AST.Children {
+		switch strings.ToLower(n.Value) {
+		case "arg":
+			if seenFrom {
+				continue
+			}
+			for _, d := range s.argDefs(n.StartLine) {
+				if _, ok := globalArgs[d.name]; !ok {
+					argOrder = append(argOrder, d.name)
+				}
+				globalArgs[d.name] = d
+			}
+		case "from":
+			seenFrom = true
+			w, words, ok := s.instructionWord(n.StartLine, func(w string) bool { return strings.HasPrefix(w, "--") })
+			if !ok {
+				f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: nodeArg(n), Reason: "reference not found in the source text"})
+				continue
+			}
+			if len(words) >= 2 && strings.EqualFold(words[0], "as") {
+				stages[strings.ToLower(words[1])] = true
+			}
+			platform := flagValue(n.Flags, "platform")
+			text := w.text
+			lower := strings.ToLower(text)
+			switch {
+			case lower == "scratch":
+				// not an image
+			case stages[lower]:
+				// an earlier stage
+			case strings.Contains(text, "$"):
+				name, whole := wholeVariable(text)
+				def, known := globalArgs[name]
+				switch {
+				case whole && known && def.value != "" && !strings.Contains(def.value, "$"):
+					usedArgs[name] = append(usedArgs[name], n.StartLine)
+				case whole && known && def.value == "":
+					f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "ARG " + name + " has no default value"})
+				default:
+					f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "contains unresolved variables"})
+				}
+			default:
+				if !w.contiguous {
+					f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "reference is split across continuation lines"})
+					continue
+				}
+				f.Refs = append(f.Refs, s.ref(From, w, platform))
+			}
+		case "copy", "add":
+			for _, w := range s.flagWords(n.StartLine) {
+				val, ok := strings.CutPrefix(w.text, "--from=")
+				if !ok {
+					continue
+				}
+				f.addFlagRef(s, CopyFrom, w, len("--from="), val, stages)
+			}
+		case "run":
+			for _, w := range s.flagWords(n.StartLine) {
+				spec, ok := strings.CutPrefix(w.text, "--mount=")
+				if !ok {
+					continue
+				}
+				off := len("--mount=")
+				for _, field := range strings.Split(spec, ",") {
+					if val, ok := strings.CutPrefix(field, "from="); ok {
+						f.addFlagRef(s, MountFrom, w, off+len("from="), val, stages)
+					}
+					off += len(field) + 1
+				}
+			}
+		}
+	}
+	for _, name := range argOrder {
+		lines := usedArgs[name]
+		if len(lines) == 0 {
+			continue
+		}
+		d := globalArgs[name]
+		r := Ref{Kind: ArgDefault, Line: d.line, Text: d.value, Start: d.start, End: d.end, DigestStart: -1, Arg: name}
+		if i := strings.LastIndex(d.value, "@"); i >= 0 {
+			r.DigestStart = d.start + i
+		}
+		f.Refs = append(f.Refs, r)
+	}
+	slices.SortStableFunc(f.Refs, func(a, b Ref) int { return a.Start - b.Start })
+	return f, nil
+}
+
+func (f *File) addFlagRef(s *scanner, kind Kind, w word, off int, val string, stages map[string]bool) {
+	switch {
+	case val == "":
+		return
+	case stages[strings.ToLower(val)]:
+		return // a stage name
+	case isNumber(val):
+		return // a stage index
+	case strings.ContainsAny(val, `"'`):
+		f.Skipped = append(f.Skipped, Skipped{Line: w.line, Text: val, Reason: "quoted value"})
+		return
+	case strings.Contains(val, "$"):
+		f.Skipped = append(f.Skipped, Skipped{Line: w.line, Text: val, Reason: "contains unresolved variables"})
+		return
+	case !w.contiguous:
+		f.Skipped = append(f.Skipped, Skipped{Line: w.line, Text: val, Reason: "reference is split across continuation lines"})
+		return
+	}
+	sub := word{text: val, start: w.start + off, end: w.start + off + len(val), line: w.line, contiguous: true}
+	f.Refs = append(f.Refs, s.ref(kind, sub, ""))
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
+
+var wholeVar = regexp.MustCompile(`^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$`)
+
+// wholeVariable reports whether s is exactly $NAME or ${NAME}.
+func wholeVariable(s string) (string, bool) {
+	m := wholeVar.FindStringSubmatch(s)
+	if m == nil {
+		return "", false
+	}
+	return m[1] + m[2], true
+}
+
+func flagValue(flags []string, name string) string {
+	for _, f := range flags {
+		if v, ok := strings.CutPrefix(f, "--"+name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func nodeArg(n *parser.Node) string {
+	if n.Next != nil {
+		return n.Next.Value
+	}
+	return ""
+}
+
+func (s *scanner) ref(kind Kind, w word, platform string) Ref {
+	r := Ref{Kind: kind, Line: w.line, Text: w.text, Start: w.start, End: w.end, DigestStart: -1, Platform: platform}
+	if i := strings.LastIndex(w.text, "@"); i >= 0 {
+		r.DigestStart = w.start + i
+	}
+	return r
+}
+
+// Edit replaces src[Start:End] with Text.
+type Edit struct {
+	Start, End int
+	Text       string
+}
+
+// Apply returns src with the edits made; everything else is unchanged.
+func Apply(src []byte, edits []Edit) ([]byte, error) {
+	edits = slices.Clone(edits)
+	slices.SortFunc(edits, func(a, b Edit) int { return a.Start - b.Start })
+	var out bytes.Buffer
+	out.Grow(len(src) + 80*len(edits))
+	pos := 0
+	for _, e := range edits {
+		if e.Start < pos || e.End < e.Start || e.End > len(src) {
+			return nil, fmt.Errorf("overlapping or out-of-range edit [%d,%d)", e.Start, e.End)
+		}
+		out.Write(src[pos:e.Start])
+		out.WriteString(e.Text)
+		pos = e.End
+	}
+	out.Write(src[pos:])
+	return out.Bytes(), nil
+}
