@@ -151,6 +151,9 @@ func TestDockerSeesThePlugin(t *testing.T) {
 		}
 	}
 	d.docker("cgdiff", "a", "b").fails(t, "not implemented yet")
+	if h := d.docker("cgdiff", "--help").ok(t).stdout; !strings.Contains(h, "docker cgdiff [OPTIONS] FROM [TO]") {
+		t.Errorf("cgdiff --help:\n%s", h)
+	}
 	d.docker("cgpin").fails(t, "not implemented yet")
 	comp := d.docker("__complete", "cghistory", "").ok(t).stdout
 	if !strings.Contains(comp, "tags") {
@@ -255,6 +258,14 @@ func TestPlatformsThroughDocker(t *testing.T) {
 	if got := strings.Fields(d.docker("cghistory", "--platform", "linux/arm64", "-q", ref).ok(t).stdout); len(got) != 1 || got[0] != arm {
 		t.Errorf("--platform linux/arm64 -q = %v, want [%s]", got, arm)
 	}
+	// The same filter in every format: only the build that has arm64.
+	if got := strings.Split(strings.TrimSpace(d.docker("cghistory", "--platform", "linux/arm64", "--format", "json", ref).ok(t).stdout), "\n"); len(got) != 1 || !strings.Contains(got[0], arm) {
+		t.Errorf("--platform json = %v", got)
+	}
+	// -q does not override an explicit --format (as in docker).
+	if got := d.docker("cghistory", "-q", "--format", "{{.Tag}}", ref).ok(t).stdout; got != "latest\nlatest\n" {
+		t.Errorf("-q --format = %q", got)
+	}
 	line := strings.Split(strings.TrimSpace(d.docker("cghistory", "--platforms", "--format", "json", "-n", "1", ref).ok(t).stdout), "\n")[0]
 	var o struct {
 		Platforms []struct {
@@ -333,6 +344,16 @@ func TestCredentialsThroughDocker(t *testing.T) {
 	assertNoSecret(t, r, "wrong-pw-77")
 }
 
+func TestBrokenCredentialHelperFallsBackToAnonymous(t *testing.T) {
+	s := registrytest.New(t)
+	img := s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
+	d := newDockerEnv(t, `{"credsStore":"gone-away"}`)
+	r := d.docker("cghistory", "-q", "--no-trunc", s.Ref("chainguard/nginx", "")).ok(t)
+	if strings.TrimSpace(r.stdout) != img.Digest.String() || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stderr, "gone-away") {
+		t.Errorf("stdout %q stderr %q", r.stdout, r.stderr)
+	}
+}
+
 func assertNoSecret(t *testing.T, r result, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
@@ -350,7 +371,10 @@ func TestErrorsThroughDocker(t *testing.T) {
 	d := newDockerEnv(t, "")
 	d.docker("cghistory", s.Ref("chainguard/nginx", "nope")).fails(t, `tag "nope" not found`)
 	d.docker("cghistory", s.Ref("chainguard/missing", "latest")).fails(t, "repository "+s.Host+"/chainguard/missing not found")
-	d.docker("cghistory", plain.Ref("library/alpine", "3.20")).fails(t, "does not offer the tag history API", img.Digest.String())
+	r := d.docker("cghistory", "-q", plain.Ref("library/alpine", "3.20")).fails(t, "does not offer the tag history API", img.Digest.String())
+	if strings.TrimSpace(r.stdout) != img.Digest.String() {
+		t.Errorf("no history API: stdout = %q, want the current digest", r.stdout)
+	}
 	d.docker("cghistory", "127.0.0.1:1/chainguard/nginx").fails(t, "cannot reach registry 127.0.0.1:1")
 	d.docker("cghistory", "--since", "yesterday", s.Ref("chainguard/nginx", "")).fails(t, "--since", "invalid time")
 	d.docker("cghistory", "--platform", "amd64", s.Ref("chainguard/nginx", "")).fails(t, "os/arch")

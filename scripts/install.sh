@@ -39,5 +39,5 @@ fi
 
 if command -v docker >/dev/null 2>&1; then
 	docker cghistory --help >/dev/null 2>&1 && echo "docker cghistory is ready: try 'docker cghistory nginx'" ||
-		echo "warning: 'docker cghistory' did not run; is DOCKER_CONFIG=$DOCKER_CONFIG the config docker uses?" >&2
+		echo "warning: 'docker cghistory' did not run; is DOCKER_CONFIG=${DOCKER_CONFIG:-} the config docker uses?" >&2
 fi

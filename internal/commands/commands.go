@@ -73,6 +73,7 @@ func newRegistryClient(dockerCLI command.Cli, opts registryOptions) *registry.Cl
 		UserAgent:   "docker-cghistory/" + Version,
 		Debug:       dbg,
 		Insecure:    opts.insecure,
+		Warn:        dockerCLI.Err(),
 	})
 }
 
@@ -106,9 +107,11 @@ func newNotImplementedCommand(name, args string) *cobra.Command {
 	return &cobra.Command{
 		Use:   name + " [OPTIONS] " + args,
 		Short: ShortDescriptions[name],
+		Long:  ShortDescriptions[name] + ". Not implemented yet.",
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return fmt.Errorf("docker %s is not implemented yet", name)
 		},
-		DisableFlagParsing: true,
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
 	}
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -87,6 +88,9 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 			return fmt.Errorf("--until: %w", err)
 		}
 	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Since.After(q.Until) {
+		return fmt.Errorf("--since (%s) is after --until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+	}
 	if opts.last < 0 {
 		return fmt.Errorf("--last must not be negative")
 	}
@@ -108,6 +112,7 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 
 	client := &history.Client{Registry: newRegistryClient(dockerCLI, opts.registry)}
 	var entries []history.Entry
+	var notSupported *history.NotSupportedError
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
 		var err error
 		if entries, err = client.List(ctx, tag, q); err != nil {
@@ -121,16 +126,20 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		}
 		return client.ResolvePlatforms(ctx, tag.Context(), entries)
 	})
-	if err != nil {
+	switch {
+	case errors.As(err, &notSupported):
+		// Still show what is known: the tag's current digest (time unknown),
+		// then fail with the explanation.
+		entries = []history.Entry{{Digest: notSupported.Current}}
+		opts.platforms, want = false, nil
+	case err != nil:
 		return err
 	}
-	if want != nil {
+	if want != nil { // keep the builds that have the platform, and only it
 		for i := range entries {
 			entries[i].Platforms = keepPlatform(entries[i].Platforms, *want)
 		}
-		if opts.quiet { // print only builds that have the platform
-			entries = slices.DeleteFunc(entries, func(e history.Entry) bool { return len(e.Platforms) == 0 })
-		}
+		entries = slices.DeleteFunc(entries, func(e history.Entry) bool { return len(e.Platforms) == 0 })
 	}
 
 	tableFormat := output.HistoryTableFormat
@@ -141,7 +150,7 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	if want != nil {
 		quietFormat = "{{.PlatformDigest}}"
 	}
-	return output.WriteHistory(output.HistoryContext{
+	if err := output.WriteHistory(output.HistoryContext{
 		Context: formatter.Context{
 			Output: dockerCLI.Out(),
 			Format: output.Format(opts.format, opts.quiet, tableFormat, quietFormat),
@@ -151,7 +160,13 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		Tag:       tag.TagStr(),
 		Platforms: opts.platforms,
 		Now:       now(),
-	}, entries)
+	}, entries); err != nil {
+		return err
+	}
+	if notSupported != nil {
+		return notSupported
+	}
+	return nil
 }
 
 // keepPlatform keeps the platform images that satisfy want.

@@ -106,7 +106,8 @@ func TestHistoryFlagErrors(t *testing.T) {
 		{[]string{"--until", "-1d", "nginx"}, `--until: invalid time "-1d"`},
 		{[]string{"--last", "-1", "nginx"}, "--last must not be negative"},
 		{[]string{"--platform", "linux", "nginx"}, "want os/arch"},
-		{[]string{"UPPER/Case", "nginx"}, "requires 1 argument"},
+		{[]string{"UPPER/Case"}, "invalid image reference"},
+		{[]string{"--since", "2026-02-01", "--until", "2026-01-01", "nginx"}, "--since (2026-02-01T00:00:00Z) is after --until"},
 		{[]string{"nginx@sha256:" + strings.Repeat("a", 64)}, "history follows a tag"},
 		{[]string{"bad name!"}, "invalid image reference"},
 	}

@@ -59,8 +59,9 @@ type Client struct {
 	Jobs int
 }
 
-// Query narrows a history request. Since is sent to the server as "start";
-// both bounds are applied client-side too, since servers may ignore them.
+// Query narrows a history request. Since and Until are sent to the server
+// as "start" and "end", and applied client-side too, since servers may
+// ignore them.
 type Query struct {
 	Since, Until time.Time
 }
@@ -79,32 +80,40 @@ func (c *Client) List(ctx context.Context, tag name.Tag, q Query) ([]Entry, erro
 	}
 	seen := map[key]bool{}
 	var out []Entry
-	start := q.Since
+	start, end := q.Since, q.Until
 	for {
-		page, err := c.page(ctx, hc, tag, start)
+		page, err := c.page(ctx, hc, tag, start, end)
 		if err != nil {
 			return nil, err
 		}
 		added := 0
-		newest := start
 		for _, e := range page {
 			k := key{e.Digest.String(), e.UpdatedAt.UnixNano()}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			added++
-			out = append(out, e)
-			if e.UpdatedAt.After(newest) {
-				newest = e.UpdatedAt
+			if !seen[k] {
+				seen[k] = true
+				added++
+				out = append(out, e)
 			}
 		}
-		// A short page is the last one; a full page that added nothing new
-		// (a server that ignores start) would loop forever.
-		if len(page) < PageLimit || added == 0 || !newest.After(start) {
+		// A short page is the last one. A full page means more records: ask
+		// again past it, in the direction the server walks (documented as
+		// oldest first; newest first has been seen when "end" is set). A page
+		// that adds nothing (a server ignoring the bounds) ends the loop.
+		if len(page) < PageLimit || added == 0 {
 			break
 		}
-		start = newest
+		first, last := page[0].UpdatedAt, page[len(page)-1].UpdatedAt
+		if !last.Before(first) {
+			if !last.After(start) {
+				break
+			}
+			start = last
+		} else {
+			if !end.IsZero() && !last.Before(end) {
+				break
+			}
+			end = last
+		}
 	}
 	out = slices.DeleteFunc(out, func(e Entry) bool {
 		return (!q.Since.IsZero() && e.UpdatedAt.Before(q.Since)) || (!q.Until.IsZero() && e.UpdatedAt.After(q.Until))
@@ -120,16 +129,21 @@ type record struct {
 	Digest          string `json:"digest"`
 }
 
-func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start time.Time) ([]Entry, error) {
+func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start, end time.Time) ([]Entry, error) {
 	repo := tag.Context()
 	u := url.URL{
 		Scheme: repo.Scheme(),
 		Host:   repo.RegistryStr(),
 		Path:   fmt.Sprintf("/v2/%s/_chainguard/history/%s", repo.RepositoryStr(), tag.TagStr()),
 	}
+	q := url.Values{}
 	if !start.IsZero() {
-		u.RawQuery = url.Values{"start": {start.UTC().Format(time.RFC3339Nano)}}.Encode()
+		q.Set("start", start.UTC().Format(time.RFC3339Nano))
 	}
+	if !end.IsZero() {
+		q.Set("end", end.UTC().Format(time.RFC3339Nano))
+	}
+	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -137,7 +151,7 @@ func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start 
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &registry.Error{Kind: registry.ErrUnreachable, Host: repo.RegistryStr(), Err: err}
+		return nil, registry.RequestError(repo.RegistryStr(), err)
 	}
 	if err := c.Registry.CheckResponse(resp, repo.RepositoryStr()); err != nil {
 		return nil, c.explain(ctx, tag, err)
@@ -196,7 +210,7 @@ func (c *Client) explain(ctx context.Context, tag name.Tag, err error) error {
 	}
 	switch {
 	case re.HasCode("NAME_UNKNOWN"):
-		return fmt.Errorf("repository %s not found: %w", tag.Context(), err)
+		return c.notFound(tag, err)
 	case re.HasCode("MANIFEST_UNKNOWN") || re.HasCode("TAG_UNKNOWN"):
 		return fmt.Errorf("tag %q not found in %s: %w", tag.TagStr(), tag.Context(), err)
 	case re.Status == http.StatusNotFound || re.Status == http.StatusMethodNotAllowed ||
@@ -207,7 +221,7 @@ func (c *Client) explain(ctx context.Context, tag name.Tag, err error) error {
 		if herr != nil {
 			var he *registry.Error
 			if errors.As(herr, &he) && he.HasCode("NAME_UNKNOWN") {
-				return fmt.Errorf("repository %s not found: %w", tag.Context(), herr)
+				return c.notFound(tag, herr)
 			}
 			if errors.Is(herr, registry.ErrNotFound) {
 				return fmt.Errorf("tag %q not found in %s: %w", tag.TagStr(), tag.Context(), herr)
@@ -217,6 +231,16 @@ func (c *Client) explain(ctx context.Context, tag name.Tag, err error) error {
 		return &NotSupportedError{Tag: tag, Current: current}
 	}
 	return err
+}
+
+// notFound reports an unknown repository; registries hide private
+// repositories from anonymous clients this way, so say so then.
+func (c *Client) notFound(tag name.Tag, err error) error {
+	if c.Registry.Describe(tag.RegistryStr()).Anonymous() {
+		return fmt.Errorf("repository %s not found (if it is private, run `docker login %s` or configure a credential helper): %w",
+			tag.Context(), tag.RegistryStr(), err)
+	}
+	return fmt.Errorf("repository %s not found: %w", tag.Context(), err)
 }
 
 // ResolvePlatforms fills each entry's Platforms, fetching manifests

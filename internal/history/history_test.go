@@ -263,6 +263,22 @@ func TestPagingPastTheCap(t *testing.T) {
 	}
 }
 
+func TestPagingNewestFirstServer(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithNewestFirst())
+	n := history.PageLimit + 500
+	for i := range n {
+		s.RecordHistory("chainguard/python", "latest", fmt.Sprintf("sha256:%064x", i), t0.Add(time.Duration(i)*time.Minute))
+	}
+	until := t0.Add(time.Duration(n-11) * time.Minute) // drops the newest 10
+	got, err := newClient(t, t.TempDir(), `{}`, nil).List(context.Background(), tag(t, s.Ref("chainguard/python", "latest")), history.Query{Until: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n-10 || !got[0].UpdatedAt.Equal(until) || !got[len(got)-1].UpdatedAt.Equal(t0) {
+		t.Fatalf("got %d entries (%v … %v), want %d", len(got), got[0].UpdatedAt, got[len(got)-1].UpdatedAt, n-10)
+	}
+}
+
 func TestLegacyKeysAndUnsortedResponses(t *testing.T) {
 	s := registrytest.New(t, registrytest.WithLegacyKeys())
 	s.RecordHistory("chainguard/go", "latest", "sha256:"+strings.Repeat("a", 64), t0.Add(time.Hour))
@@ -415,6 +431,31 @@ func TestParseTime(t *testing.T) {
 	for _, bad := range []string{"", "yesterday", "-3d", "7x", "2026-13-01"} {
 		if _, err := history.ParseTime(bad, now); err == nil {
 			t.Errorf("ParseTime(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestTLSRegistryOnLoopback(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithTLS())
+	img := s.Push(t, "chainguard/nginx", "latest", t0)
+	for _, insecure := range []bool{false, true} {
+		var dbg bytes.Buffer
+		c := &history.Client{Registry: registry.New(registry.Options{
+			Cache: registry.DiskCache{Dir: t.TempDir()}, Transport: s.Transport(), Debug: &dbg, Insecure: insecure,
+		})}
+		ref, err := registry.ParseReference(s.Ref("chainguard/nginx", "latest"), "", insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.List(context.Background(), ref.(name.Tag), history.Query{})
+		if err != nil || len(got) != 1 || got[0].Digest != img.Digest {
+			t.Fatalf("insecure=%v: %v %v\n%s", insecure, got, err, dbg.String())
+		}
+		if err := c.ResolvePlatforms(context.Background(), ref.Context(), got); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(dbg.String(), "http://"+s.Host+"/v2/chainguard") {
+			t.Errorf("insecure=%v: a request went out over plain HTTP:\n%s", insecure, dbg.String())
 		}
 	}
 }

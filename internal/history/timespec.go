@@ -2,14 +2,16 @@ package history
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// ParseTime reads a point in time as users write it: RFC 3339
-// ("2026-01-02T15:04:05Z"), a date ("2026-01-02", midnight UTC), or a
-// duration back from now ("36h", "7d", "2w", "90m").
+// ParseTime reads a point in time as users write it, as docker's --since
+// does: RFC 3339 ("2026-01-02T15:04:05Z"), a date ("2026-01-02", midnight
+// UTC), a Unix timestamp ("1767225600" or "1767225600.5"), or a duration
+// back from now ("36h", "7d", "2w", "90m").
 func ParseTime(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -23,6 +25,12 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	}
 	if d, err := ParseDuration(s); err == nil {
 		return now.Add(-d).UTC(), nil
+	}
+	if unix.MatchString(s) {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			sec := int64(f)
+			return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
+		}
 	}
 	return time.Time{}, fmt.Errorf("invalid time %q: use RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02) or a duration (36h, 7d)", s)
 }
@@ -44,3 +52,5 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+var unix = regexp.MustCompile(`^[0-9]{9,}(\.[0-9]+)?$`)

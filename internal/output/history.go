@@ -66,8 +66,13 @@ func (r *historyRow) Digest() string {
 	return r.e.Digest.String()
 }
 
-// UpdatedAt is the time of the update, RFC 3339 in UTC.
-func (r *historyRow) UpdatedAt() string { return r.e.UpdatedAt.UTC().Format(time.RFC3339) }
+// UpdatedAt is the time of the update, RFC 3339 in UTC ("" when unknown).
+func (r *historyRow) UpdatedAt() string {
+	if r.e.UpdatedAt.IsZero() {
+		return ""
+	}
+	return r.e.UpdatedAt.UTC().Format(time.RFC3339)
+}
 
 // UpdatedSince is the humanised age of the update.
 func (r *historyRow) UpdatedSince() string { return Since(r.e.UpdatedAt, r.ctx.Now) }
@@ -85,13 +90,14 @@ func (r *historyRow) Platforms() string {
 	return strings.Join(parts, ", ")
 }
 
-// PlatformDigest is the first listed platform's digest, in full: with
-// --platform, the digest to pin for that platform.
+// PlatformDigest lists the platform images' digests in full, one per line:
+// with --platform, the digest to pin for that platform.
 func (r *historyRow) PlatformDigest() string {
-	if len(r.e.Platforms) == 0 {
-		return ""
+	ds := make([]string, 0, len(r.e.Platforms))
+	for _, p := range r.e.Platforms {
+		ds = append(ds, p.Digest.String())
 	}
-	return r.e.Platforms[0].Digest.String()
+	return strings.Join(ds, "\n")
 }
 
 type platformJSON struct {
@@ -112,19 +118,20 @@ func (r *historyRow) MarshalJSON() ([]byte, error) {
 		Digest       string
 		UpdatedAt    string
 		UpdatedSince string
-		Platforms    []platformJSON `json:",omitempty"`
+		Platforms    *[]platformJSON `json:",omitempty"`
 	}{
 		Image: r.ctx.Image, Tag: r.ctx.Tag, Digest: r.e.Digest.String(),
 		UpdatedAt: r.UpdatedAt(), UpdatedSince: r.UpdatedSince(),
 	}
 	if r.ctx.Platforms {
-		v.Platforms = []platformJSON{}
+		ps := []platformJSON{}
 		for _, p := range r.e.Platforms {
-			v.Platforms = append(v.Platforms, platformJSON{
+			ps = append(ps, platformJSON{
 				Platform: p.Platform.String(), OS: p.Platform.OS, Arch: p.Platform.Architecture,
 				Variant: p.Platform.Variant, Digest: p.Digest.String(), Size: p.Size,
 			})
 		}
+		v.Platforms = &ps
 	}
 	return json.Marshal(v)
 }

@@ -11,13 +11,15 @@ import (
 	"github.com/docker/go-units"
 )
 
-// Format picks the formatter.Format for a --format value: "" and "table"
-// mean defaultTable, quiet means quietFormat, anything else is used as given.
+// Format picks the formatter.Format for a --format value as docker does:
+// "" and "table" mean defaultTable, or quietFormat with -q; "json" and any
+// template are used as given (-q does not override an explicit format).
 func Format(source string, quiet bool, defaultTable, quietFormat string) formatter.Format {
 	switch {
-	case quiet:
-		return formatter.Format(quietFormat)
 	case source == "" || source == formatter.TableFormatKey:
+		if quiet {
+			return formatter.Format(quietFormat)
+		}
 		return formatter.Format(defaultTable)
 	case source == formatter.JSONFormatKey:
 		return formatter.JSONFormat

@@ -108,12 +108,12 @@ func (d DiskCache) remove(kind, key string) {
 	}
 }
 
-func (d DiskCache) token(key string, now time.Time) (string, bool) {
+func (d DiskCache) cachedToken(key string, now time.Time) (cachedToken, bool) {
 	var t cachedToken
 	if !d.read("tokens", key, &t) || t.Token == "" || !now.Before(t.Expires) {
-		return "", false
+		return cachedToken{}, false
 	}
-	return t.Token, true
+	return t, true
 }
 
 func (d DiskCache) challenge(host string) (*transport.Challenge, bool) {

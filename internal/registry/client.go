@@ -36,6 +36,8 @@ type Options struct {
 	// Insecure allows plain HTTP to any registry; without it plain HTTP is
 	// only used for loopback registries, as docker does.
 	Insecure bool
+	// Warn receives warnings, such as a failing credential helper.
+	Warn io.Writer
 }
 
 // Client is the one registry client of a run: one keep-alive HTTP transport,
@@ -46,6 +48,7 @@ type Client struct {
 
 	mu    sync.Mutex
 	repos map[string]*authTransport
+	creds map[string]Credentials
 }
 
 // New returns a Client.
@@ -80,7 +83,7 @@ func New(opts Options) *Client {
 	}
 	rt = &retryTransport{inner: rt, attempts: opts.Attempts, base: opts.RetryBase, maxWait: opts.MaxWait}
 	rt = &userAgentTransport{inner: rt, ua: opts.UserAgent}
-	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}}
+	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}, creds: map[string]Credentials{}}
 }
 
 // Cache returns the client's disk cache.
@@ -126,6 +129,26 @@ func (c *Client) transport(ctx context.Context, repo name.Repository) (*authTran
 	return t, nil
 }
 
+// Describe returns the credentials used for host (looked up once per run).
+// A credential helper that fails is reported once through Options.Warn and
+// then treated as no credentials, as docker does.
+func (c *Client) Describe(host string) Credentials {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if creds, ok := c.creds[host]; ok {
+		return creds
+	}
+	creds, err := c.opts.Credentials.Lookup(host)
+	if err != nil {
+		creds = Credentials{LookupErr: redactErr(err)}
+		if c.opts.Warn != nil {
+			fmt.Fprintf(c.opts.Warn, "WARNING: %v; continuing without credentials for %s\n", creds.LookupErr, host)
+		}
+	}
+	c.creds[host] = creds
+	return creds
+}
+
 // authTransport authorises requests to one repository with pull scope. It
 // takes tokens from memory, then the disk cache, and only then pings the
 // registry and exchanges credentials (through go-containerregistry).
@@ -138,6 +161,7 @@ type authTransport struct {
 	creds     Credentials
 	challenge *transport.Challenge
 	token     string
+	expires   time.Time
 	tokenKey  string
 	cached    bool // token came from the disk cache and may have been revoked
 }
@@ -152,21 +176,17 @@ func (t *authTransport) prepare(ctx context.Context) error {
 	if t.ready {
 		return nil
 	}
-	creds, err := t.c.opts.Credentials.Lookup(t.host())
-	if err != nil {
-		return err
-	}
-	t.creds = creds
+	t.creds = t.c.Describe(t.host())
 	cache := t.c.opts.Cache
-	t.tokenKey = tokenKey(t.host(), t.scope(), creds)
+	t.tokenKey = tokenKey(t.host(), t.scope(), t.creds)
 	if ch, ok := cache.challenge(t.host()); ok {
 		t.challenge = ch
 		if !isBearer(ch) {
 			t.ready = true
 			return nil
 		}
-		if tok, ok := cache.token(t.tokenKey, t.c.opts.Now()); ok {
-			t.token, t.ready, t.cached = tok, true, true
+		if ct, ok := cache.cachedToken(t.tokenKey, t.c.opts.Now()); ok {
+			t.token, t.expires, t.ready, t.cached = ct.Token, ct.Expires, true, true
 			return nil
 		}
 		if err := t.exchange(ctx); err == nil {
@@ -211,9 +231,10 @@ func (t *authTransport) ping(ctx context.Context) error {
 }
 
 // exchange trades the credentials for a registry token and caches it.
+// The caller holds t.mu.
 func (t *authTransport) exchange(ctx context.Context) error {
 	if tok := t.creds.Auth.RegistryToken; tok != "" {
-		t.token = tok
+		t.token, t.expires = tok, time.Time{}
 		return nil
 	}
 	auth := authn.Anonymous
@@ -224,8 +245,12 @@ func (t *authTransport) exchange(ctx context.Context) error {
 	if err != nil {
 		var terr *transport.Error
 		if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
-			return &Error{Kind: ErrDenied, Host: t.host(), Repo: t.repo.RepositoryStr(), Source: t.creds.Source,
-				Username: t.creds.Auth.Username, Message: "the token service rejected the credentials"}
+			e := &Error{Kind: ErrDenied, Host: t.host(), Repo: t.repo.RepositoryStr(), Source: t.creds.Source,
+				Username: t.creds.Auth.Username, Message: "the token service rejected the credentials", LookupErr: t.creds.LookupErr}
+			if t.creds.Anonymous() {
+				e.Kind, e.Message = ErrUnauthorized, "the token service refused anonymous access"
+			}
+			return e
 		}
 		if strings.Contains(err.Error(), "private or link-local") {
 			return &Error{Kind: ErrUnreachable, Host: t.host(), Err: fmt.Errorf("%w (the registry's token realm is on a private address; go-containerregistry refuses that unless the realm is on the registry's own host:port)", redactErr(err))}
@@ -236,48 +261,70 @@ func (t *authTransport) exchange(ctx context.Context) error {
 	if value == "" {
 		value = tok.AccessToken
 	}
-	t.token = value
 	ttl := time.Duration(tok.ExpiresIn) * time.Second
 	if ttl <= 0 {
 		ttl = 60 * time.Second // the Docker token spec's default
 	}
-	expires := t.c.opts.Now().Add(ttl - min(ttl/10, 30*time.Second))
-	if err := t.c.opts.Cache.write("tokens", t.tokenKey, cachedToken{Token: value, Expires: expires}); err != nil && t.c.opts.Debug != nil {
+	t.token, t.cached = value, false
+	t.expires = t.c.opts.Now().Add(ttl - min(ttl/10, 30*time.Second))
+	if err := t.c.opts.Cache.write("tokens", t.tokenKey, cachedToken{Token: value, Expires: t.expires}); err != nil && t.c.opts.Debug != nil {
 		fmt.Fprintf(t.c.opts.Debug, "DEBU[cache] %v\n", err)
 	}
 	return nil
 }
 
-// RoundTrip authorises req; on a 401 it renews the token once and retries.
+// current returns the token to send, renewing it first once it expired.
+func (t *authTransport) current(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if isBearer(t.challenge) && !t.expires.IsZero() && !t.c.opts.Now().Before(t.expires) {
+		if err := t.exchange(ctx); err != nil {
+			return "", err
+		}
+	}
+	return t.token, nil
+}
+
+// RoundTrip authorises req. On a 401 it renews a token that came from the
+// disk cache once and retries; a fresh token that gets a 401 means the
+// credentials lack access, and asking again would change nothing.
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host != t.host() {
 		return t.c.base.RoundTrip(req) // never send credentials elsewhere
 	}
-	t.mu.Lock()
-	tok := t.token
-	t.mu.Unlock()
-	resp, err := t.c.base.RoundTrip(t.authorize(req, tok))
-	t.mu.Lock()
-	renew := t.cached && t.token == tok
-	t.cached = false
-	t.mu.Unlock()
-	// Only a token from the disk cache is renewed: a fresh token that gets a
-	// 401 means the credentials lack access, and asking again changes nothing.
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !renew {
-		return resp, err
-	}
-	if req.Body != nil && req.GetBody == nil {
-		return resp, nil
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	t.mu.Lock()
-	t.c.opts.Cache.remove("tokens", t.tokenKey)
-	err = t.exchange(req.Context())
-	tok = t.token
-	t.mu.Unlock()
+	tok, err := t.current(req.Context())
 	if err != nil {
 		return nil, err
+	}
+	resp, err := t.c.base.RoundTrip(t.authorize(req, tok))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || (req.Body != nil && req.GetBody == nil) {
+		return resp, err
+	}
+	t.mu.Lock()
+	var renewErr error
+	switch {
+	case t.token != tok:
+		// renewed meanwhile by another request: just retry
+	case isBearer(t.challenge) && t.cached:
+		t.c.opts.Cache.remove("tokens", t.tokenKey)
+		renewErr = t.exchange(req.Context())
+	case !isBearer(t.challenge) && hasBearerChallenge(resp):
+		// The cached challenge said no token was needed; the registry now
+		// wants one: forget the challenge, ping and exchange again.
+		t.c.opts.Cache.remove("challenges", hashKey(t.host()))
+		if renewErr = t.ping(req.Context()); renewErr == nil && isBearer(t.challenge) {
+			renewErr = t.exchange(req.Context())
+		}
+	default:
+		t.mu.Unlock()
+		return resp, nil
+	}
+	tok = t.token
+	t.mu.Unlock()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if renewErr != nil {
+		return nil, renewErr
 	}
 	if req.GetBody != nil {
 		b, err := req.GetBody()
@@ -290,12 +337,31 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.c.base.RoundTrip(t.authorize(req, tok))
 }
 
+func hasBearerChallenge(resp *http.Response) bool {
+	for _, h := range resp.Header.Values("WWW-Authenticate") {
+		if len(h) >= 6 && strings.EqualFold(h[:6], "bearer") {
+			return true
+		}
+	}
+	return false
+}
+
+// authorize returns a copy of req with credentials and the scheme the
+// registry answered its ping on (https, or http for insecure registries).
 func (t *authTransport) authorize(req *http.Request, tok string) *http.Request {
 	r := req.Clone(req.Context())
+	t.mu.Lock()
+	ch := t.challenge
+	t.mu.Unlock()
+	if ch.Insecure {
+		r.URL.Scheme = "http"
+	} else {
+		r.URL.Scheme = "https"
+	}
 	switch {
-	case isBearer(t.challenge) && tok != "":
+	case isBearer(ch) && tok != "":
 		r.Header.Set("Authorization", "Bearer "+tok)
-	case strings.EqualFold(t.challenge.Scheme, "basic") && !t.creds.Anonymous():
+	case strings.EqualFold(ch.Scheme, "basic") && !t.creds.Anonymous():
 		a := t.creds.Auth
 		switch {
 		case a.Username != "" && a.Password != "":
@@ -305,10 +371,4 @@ func (t *authTransport) authorize(req *http.Request, tok string) *http.Request {
 		}
 	}
 	return r
-}
-
-// Describe says where the credentials for host come from, for messages.
-func (c *Client) Describe(host string) Credentials {
-	creds, _ := c.opts.Credentials.Lookup(host)
-	return creds
 }

@@ -29,6 +29,8 @@ type Error struct {
 	Codes    []string // registry error codes, e.g. NAME_UNKNOWN
 	Message  string   // the registry's own message
 	Err      error
+	// LookupErr is a failed credential lookup, worth mentioning on auth errors.
+	LookupErr error
 }
 
 func (e *Error) Error() string {
@@ -58,6 +60,9 @@ func (e *Error) Error() string {
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, " (registry said: %s)", e.Message)
+	}
+	if e.LookupErr != nil && (e.Kind == ErrUnauthorized || e.Kind == ErrDenied) {
+		fmt.Fprintf(&b, " (reading credentials failed: %v)", e.LookupErr)
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
@@ -131,7 +136,7 @@ func (c *Client) CheckResponse(resp *http.Response, repo string) error {
 func (c *Client) statusError(host, repo string, status int, codes, msgs []string) *Error {
 	e := &Error{Host: host, Repo: repo, Status: status, Codes: codes, Message: strings.Join(msgs, "; ")}
 	creds := c.Describe(host)
-	e.Source, e.Username = creds.Source, creds.Auth.Username
+	e.Source, e.Username, e.LookupErr = creds.Source, creds.Auth.Username, creds.LookupErr
 	switch status {
 	case http.StatusUnauthorized:
 		e.Kind = ErrUnauthorized
@@ -157,4 +162,15 @@ func redactErr(err error) error {
 		return nil
 	}
 	return errors.New(redactText(err.Error()))
+}
+
+// RequestError explains a failed HTTP round trip to host: an *Error raised
+// while authorising the request is returned as is; anything else means the
+// registry could not be reached.
+func RequestError(host string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: ErrUnreachable, Host: host, Err: redactErr(err)}
 }

@@ -21,6 +21,9 @@ type Keychain struct {
 type Credentials struct {
 	Auth   authn.AuthConfig
 	Source string // "DOCKER_AUTH_CONFIG", "credHelpers:NAME", "credsStore:NAME", "auths" or "" (anonymous)
+	// LookupErr is why reading credentials failed (a broken credential
+	// helper); the lookup then counts as anonymous.
+	LookupErr error
 }
 
 // Anonymous reports whether no credentials were found.

@@ -75,7 +75,7 @@ func (c *Client) blob(ctx context.Context, repo name.Repository, digest v1.Hash)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &Error{Kind: ErrUnreachable, Host: repo.RegistryStr(), Err: redactErr(err)}
+		return nil, RequestError(repo.RegistryStr(), err)
 	}
 	if err := c.CheckResponse(resp, repo.RepositoryStr()); err != nil {
 		return nil, err

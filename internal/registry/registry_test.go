@@ -204,10 +204,10 @@ func TestDiskCacheIsPrivate(t *testing.T) {
 			t.Errorf("%s: %o, want %o", path, fi.Mode().Perm(), want)
 		}
 	}
-	if tok, ok := d.token("k", time.Now()); !ok || tok != "t" {
+	if tok, ok := d.cachedToken("k", time.Now()); !ok || tok.Token != "t" {
 		t.Error("token not read back")
 	}
-	if _, ok := d.token("k", time.Now().Add(2*time.Hour)); ok {
+	if _, ok := d.cachedToken("k", time.Now().Add(2*time.Hour)); ok {
 		t.Error("expired token returned")
 	}
 	// A cache dir made too open by someone else is tightened.

@@ -24,36 +24,52 @@ type retryTransport struct {
 	maxWait  time.Duration // cap on any single wait
 }
 
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *retryTransport) RoundTrip(in *http.Request) (*http.Response, error) {
+	idempotent := in.Method == http.MethodGet || in.Method == http.MethodHead
 	for try := 1; ; try++ {
-		if try > 1 && req.Body != nil {
-			if req.GetBody == nil {
-				return nil, fmt.Errorf("%s %s: cannot retry a request body", req.Method, redactURL(req.URL))
+		req := in
+		if try > 1 && in.Body != nil {
+			if in.GetBody == nil {
+				return nil, fmt.Errorf("%s %s: cannot retry a request body", in.Method, redactURL(in.URL))
 			}
-			b, err := req.GetBody()
+			b, err := in.GetBody()
 			if err != nil {
 				return nil, err
 			}
+			req = in.Clone(in.Context())
 			req.Body = b
 		}
 		resp, err := t.inner.RoundTrip(req)
-		retryable := err != nil && req.Context().Err() == nil && !isPermanent(err)
+		// Transport errors are retried only for GET and HEAD: a POST (an
+		// OAuth2 token request) may have been processed already. 429 and
+		// 503 say the request was not processed, so any method may retry.
+		retryable := err != nil && idempotent && req.Context().Err() == nil && !isPermanent(err)
 		if err == nil {
-			retryable = resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
+			switch {
+			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+				retryable = true
+			case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+				retryable = idempotent
+			}
 		}
 		if !retryable || try >= t.attempts {
 			return resp, err
 		}
 		wait := t.base << (try - 1)
 		wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		wait = min(wait, t.maxWait)
 		if resp != nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if ok && ra > t.maxWait {
+				// Retrying sooner than the registry asked would only be refused.
+				return resp, nil
+			}
+			if ok {
 				wait = ra
 			}
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
-		wait = min(wait, t.maxWait)
 		if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < wait {
 			if err != nil {
 				return nil, err

@@ -13,7 +13,7 @@ import (
 // filters, at most limit records.
 func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, repo, tag string) {
 	if s.noHistory {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "404 page not found")
+		s.app.ServeHTTP(w, r) // what a registry without the API answers
 		return
 	}
 	c, err := s.bearerClaims(r)
@@ -55,6 +55,9 @@ func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, repo, tag 
 		}
 	}
 	slices.SortStableFunc(entries, func(a, b HistoryEntry) int { return a.At.Compare(b.At) })
+	if s.newest {
+		slices.Reverse(entries)
+	}
 	var out []map[string]string
 	tsKey, digestKey := "updateTimestamp", "digest"
 	if s.legacy {

@@ -54,6 +54,7 @@ func (s *Server) push(repo, tag string, at time.Time, platforms []string) (Image
 	opts := []remote.Option{
 		remote.WithAuth(&authn.Basic{Username: AdminUser, Password: AdminPassword}),
 		remote.WithContext(context.Background()),
+		remote.WithTransport(s.Transport()),
 	}
 	s.mu.Lock()
 	prev := s.now

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -48,6 +49,8 @@ type Server struct {
 	latency   atomic.Int64 // nanoseconds
 	noHistory bool
 	legacy    bool
+	tls       bool
+	newest    bool
 	limit     int
 
 	mu            sync.Mutex
@@ -128,6 +131,13 @@ func WithHistoryLimit(n int) Option { return func(s *Server) { s.limit = n } }
 // WithTokenTTL sets the lifetime of issued tokens (default 5 minutes).
 func WithTokenTTL(d time.Duration) Option { return func(s *Server) { s.tokenTTL = d } }
 
+// WithNewestFirst answers history newest first, the cap counted back from
+// "end", as cgr.dev has been seen to do when "end" is given.
+func WithNewestFirst() Option { return func(s *Server) { s.newest = true } }
+
+// WithTLS serves HTTPS (with httptest's self-signed certificate) instead of HTTP.
+func WithTLS() Option { return func(s *Server) { s.tls = true } }
+
 // WithLatency delays every request by d, simulating network distance.
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency.Store(int64(d)) } }
 
@@ -163,6 +173,9 @@ func Start(opts ...Option) (*Server, error) {
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.Host = s.srv.Listener.Addr().String()
 	s.URL = "http://" + s.Host
+	if s.tls {
+		s.URL = "https://" + s.Host
+	}
 	var err error
 	if s.signer, err = newSigner("registrytest-issuer", s.Host); err != nil {
 		return nil, err
@@ -191,11 +204,18 @@ func Start(opts ...Option) (*Server, error) {
 	cfg.Log.Level = "error"
 	cfg.Log.AccessLog.Disabled = true
 	s.app = handlers.NewApp(context.Background(), cfg)
-	s.srv.Config.ErrorLog = nil
-	s.srv.Start()
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if s.tls {
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
 	_ = os.RemoveAll(dir) // the access controller read the bundle at start
 	return s, nil
 }
+
+// Transport is an HTTP transport that trusts the server (for WithTLS).
+func (s *Server) Transport() http.RoundTripper { return s.srv.Client().Transport }
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
