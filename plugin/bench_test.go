@@ -1,8 +1,14 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 )
 
 // BenchmarkMetadata is docker's plugin probe: `docker-cghistory
@@ -15,3 +21,45 @@ func BenchmarkMetadata(b *testing.B) {
 		}
 	}
 }
+
+// benchCall runs whole `docker-cghistory cghistory …` processes (config
+// loading, credential lookup, start-up included) against the test registry
+// with 20 ms of latency per request.
+func benchCall(b *testing.B, warm bool, args ...string) {
+	s := registrytest.New(b)
+	for i := range 50 {
+		s.Push(b, "chainguard/nginx", "latest", t0.Add(time.Duration(i)*time.Hour))
+	}
+	s.SetLatency(20 * time.Millisecond)
+	cfg := b.TempDir()
+	cache := filepath.Join(b.TempDir(), "cache")
+	run := func(cache string) {
+		cmd := exec.Command(pluginBinary, append([]string{"cghistory"}, append(args, s.Ref("chainguard/nginx", "latest"))...)...)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg, "CGHISTORY_CACHE_DIR="+cache)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+	if warm {
+		run(cache)
+	}
+	s.ResetCounts()
+	b.ResetTimer()
+	for i := range b.N {
+		if warm {
+			run(cache)
+		} else {
+			run(filepath.Join(cache, strconv.Itoa(i)))
+		}
+	}
+	b.StopTimer()
+	c := s.Counts()
+	b.ReportMetric(float64(c.Total)/float64(b.N), "req/op")
+	b.ReportMetric(float64(c.Manifest+c.Blob)/float64(b.N), "manifests/op")
+	b.ReportMetric(float64(c.Bytes)/float64(b.N), "wire-B/op")
+}
+
+func BenchmarkCallCold(b *testing.B)          { benchCall(b, false) }
+func BenchmarkCallWarm(b *testing.B)          { benchCall(b, true) }
+func BenchmarkCallPlatformsCold(b *testing.B) { benchCall(b, false, "--platforms") }
+func BenchmarkCallPlatformsWarm(b *testing.B) { benchCall(b, true, "--platforms") }
