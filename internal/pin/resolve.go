@@ -1,0 +1,97 @@
+package pin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Resolver finds the digest a tag should be pinned to.
+type Resolver interface {
+	Resolve(ctx context.Context, tag name.Tag) (v1.Hash, error)
+}
+
+// RegistryResolver resolves tags against their registries: the tag's
+// current digest (a HEAD request), or with At or Cooldown the build the tag
+// pointed to then (the tag history API).
+type RegistryResolver struct {
+	Registry *registry.Client
+	History  *history.Client
+	// At pins to the build each tag pointed to at this time.
+	At time.Time
+	// Cooldown pins to the newest build that has been out this long.
+	Cooldown time.Duration
+	// Platform pins that platform's image instead of the index.
+	Platform *v1.Platform
+	Now      func() time.Time
+}
+
+// ErrNoHistory means --at or --cooldown cannot be honoured for a registry.
+var ErrNoHistory = errors.New("no tag history API")
+
+// Resolve implements Resolver.
+func (r *RegistryResolver) Resolve(ctx context.Context, tag name.Tag) (v1.Hash, error) {
+	var d v1.Hash
+	var err error
+	if cutoff, ok := r.cutoff(); ok {
+		d, err = r.fromHistory(ctx, tag, cutoff)
+	} else {
+		d, err = r.Registry.Digest(ctx, tag)
+	}
+	if err != nil || r.Platform == nil {
+		return d, err
+	}
+	ps, err := r.Registry.Platforms(ctx, tag.Context(), d)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	for _, p := range ps {
+		if p.Platform.Satisfies(*r.Platform) {
+			return p.Digest, nil
+		}
+	}
+	return v1.Hash{}, fmt.Errorf("%s has no %s image", tag, r.Platform)
+}
+
+func (r *RegistryResolver) cutoff() (time.Time, bool) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	switch {
+	case !r.At.IsZero() && r.Cooldown > 0:
+		return minTime(r.At, now().Add(-r.Cooldown)), true
+	case !r.At.IsZero():
+		return r.At, true
+	case r.Cooldown > 0:
+		return now().Add(-r.Cooldown), true
+	}
+	return time.Time{}, false
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func (r *RegistryResolver) fromHistory(ctx context.Context, tag name.Tag, cutoff time.Time) (v1.Hash, error) {
+	entries, err := r.History.List(ctx, tag, history.Query{Until: cutoff})
+	if errors.Is(err, history.ErrNotSupported) {
+		return v1.Hash{}, fmt.Errorf("%w at %s: --at and --cooldown need it to know past builds", ErrNoHistory, tag.RegistryStr())
+	}
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if len(entries) == 0 {
+		return v1.Hash{}, fmt.Errorf("%s had no build at or before %s", tag, cutoff.UTC().Format(time.RFC3339))
+	}
+	return entries[0].Digest, nil // newest first
+}
