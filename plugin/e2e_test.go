@@ -154,7 +154,7 @@ func TestDockerSeesThePlugin(t *testing.T) {
 	if h := d.docker("cgdiff", "--help").ok(t).stdout; !strings.Contains(h, "docker cgdiff [OPTIONS] FROM [TO]") {
 		t.Errorf("cgdiff --help:\n%s", h)
 	}
-	d.docker("cgpin").fails(t, "not implemented yet")
+	d.docker("cgpin", filepath.Join(t.TempDir(), "missing")).fails(t, "no such file or directory")
 	comp := d.docker("__complete", "cghistory", "").ok(t).stdout
 	if !strings.Contains(comp, "tags") {
 		t.Errorf("completion lacks the tags subcommand:\n%s", comp)
@@ -440,4 +440,34 @@ func TestAuthThroughDocker(t *testing.T) {
 		t.Errorf("auth report:\n%s", r.stdout)
 	}
 	assertNoSecret(t, r, "ci-secret-77")
+}
+
+func TestPinThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	img := s.Push(t, "chainguard/nginx", "latest", t0)
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	orig := "# syntax=docker/dockerfile:1\r\nFROM " + s.Ref("chainguard/nginx", "latest") + "\r\nRUN <<EOF\r\nFROM not-an-image\r\nEOF\r\n"
+	if err := os.WriteFile(df, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDockerEnv(t, "")
+	r := d.docker("cgpin", "--check", dir).fails(t, "1 reference is not pinned")
+	if !strings.Contains(r.stdout, df+":2") {
+		t.Errorf("--check stdout = %q", r.stdout)
+	}
+	r = d.docker("cgpin", "--diff", df).ok(t)
+	if !strings.Contains(r.stdout, "+FROM "+s.Ref("chainguard/nginx", "latest")+"@"+img.Digest.String()) {
+		t.Errorf("--diff = %q", r.stdout)
+	}
+	d.docker("cgpin", dir).ok(t)
+	want := strings.Replace(orig, ":latest\r\n", ":latest@"+img.Digest.String()+"\r\n", 1)
+	if got, _ := os.ReadFile(df); string(got) != want {
+		t.Errorf("pinned file = %q, want %q", got, want)
+	}
+	d.docker("cgpin", "--check", dir).ok(t)
+	d.docker("cgpin", "--at", "2000-01-01", dir).fails(t, "had no build at or before 2000-01-01")
+	if got, _ := os.ReadFile(df); string(got) != want {
+		t.Error("a failed run changed the file")
+	}
 }

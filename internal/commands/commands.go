@@ -41,7 +41,7 @@ func New(name string, dockerCLI command.Cli) *cobra.Command {
 	case DiffName:
 		return newNotImplementedCommand(DiffName, "FROM [TO]")
 	case PinName:
-		return newNotImplementedCommand(PinName, "[PATH...]")
+		return newPinCommand(dockerCLI)
 	default:
 		return newHistoryCommand(dockerCLI)
 	}

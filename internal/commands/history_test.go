@@ -138,7 +138,7 @@ func TestTags(t *testing.T) {
 
 func TestNotImplemented(t *testing.T) {
 	cli, _, _ := newTestCLI(t, `{}`)
-	for _, name := range []string{DiffName, PinName} {
+	for _, name := range []string{DiffName} {
 		cmd := New(name, cli)
 		cmd.SetArgs([]string{"x"})
 		assert.ErrorContains(t, cmd.Execute(), "docker "+name+" is not implemented yet")
