@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Runs the Go benchmarks (against the in-process test registry with injected
-# network latency) and prints time, HTTP requests and bytes per operation.
+# Runs the Go benchmarks against the in-process test registry with 20 ms of
+# injected latency per request, reporting time, HTTP requests (req/op,
+# token-req/op, digest-req/op, manifests/op), wire bytes and round trips.
+# Peer tools for the cgpin comparison (crane, frizbee) are installed from the
+# Go module proxy when missing; their benchmarks run once (they are slow).
 # Usage: scripts/bench.sh [BENCHTIME]   (default 20x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime=${1:-20x}
-go test -run '^$' -bench . -benchtime "$benchtime" -benchmem ./internal/... ./plugin/ | tee "${BENCH_OUT:-/dev/null}"
+export PATH="$(go env GOPATH)/bin:$PATH"
+command -v crane >/dev/null || GOFLAGS= go install github.com/google/go-containerregistry/cmd/crane@v0.22.1
+command -v frizbee >/dev/null || GOFLAGS= go install github.com/stacklok/frizbee@v0.1.7
+out=${BENCH_OUT:-/dev/null}
+go test -run '^$' -bench '^Benchmark[^P]|^BenchmarkPin|^BenchmarkPlatforms' -benchtime "$benchtime" -benchmem ./internal/... ./plugin/ | tee "$out"
+go test -run '^$' -bench '^BenchmarkPeer' -benchtime 1x ./internal/pin/ | tee -a "$out"

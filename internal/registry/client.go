@@ -49,6 +49,7 @@ type Client struct {
 	mu    sync.Mutex
 	repos map[string]*authTransport
 	creds map[string]Credentials
+	pings map[string]*pingCall
 }
 
 // New returns a Client.
@@ -83,7 +84,7 @@ func New(opts Options) *Client {
 	}
 	rt = &retryTransport{inner: rt, attempts: opts.Attempts, base: opts.RetryBase, maxWait: opts.MaxWait}
 	rt = &userAgentTransport{inner: rt, ua: opts.UserAgent}
-	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}, creds: map[string]Credentials{}}
+	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}, creds: map[string]Credentials{}, pings: map[string]*pingCall{}}
 }
 
 // Cache returns the client's disk cache.
@@ -127,6 +128,50 @@ func (c *Client) transport(ctx context.Context, repo name.Repository) (*authTran
 		return nil, err
 	}
 	return t, nil
+}
+
+// ping asks a registry for its auth challenge, once per run however many
+// repositories ask at the same time; force asks again (a stale challenge).
+func (c *Client) ping(ctx context.Context, reg name.Registry, force bool) (*transport.Challenge, error) {
+	host := reg.RegistryStr()
+	c.mu.Lock()
+	call := c.pings[host]
+	if call == nil || force || call.failed() {
+		call = &pingCall{ready: make(chan struct{})}
+		c.pings[host] = call
+		c.mu.Unlock()
+		ch, err := transport.Ping(ctx, reg, c.base)
+		if err != nil {
+			err = &Error{Kind: ErrUnreachable, Host: host, Err: redactErr(err)}
+		}
+		call.ch, call.err = ch, err
+		close(call.ready)
+		return ch, err
+	}
+	c.mu.Unlock()
+	select {
+	case <-call.ready:
+		return call.ch, call.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// pingCall is one ping, shared by everyone who asked while it ran.
+type pingCall struct {
+	ready chan struct{} // closed when ch and err are set
+	ch    *transport.Challenge
+	err   error
+}
+
+// failed reports a finished ping that failed: the next caller tries again.
+func (p *pingCall) failed() bool {
+	select {
+	case <-p.ready:
+		return p.err != nil
+	default:
+		return false
+	}
 }
 
 // Describe returns the credentials used for host (looked up once per run).
@@ -197,7 +242,7 @@ func (t *authTransport) prepare(ctx context.Context) error {
 		}
 		// The cached challenge may be stale: ping again below.
 	}
-	if err := t.ping(ctx); err != nil {
+	if err := t.ping(ctx, t.challenge != nil); err != nil {
 		return err
 	}
 	if isBearer(t.challenge) {
@@ -218,10 +263,10 @@ func tokenKey(host, scope string, creds Credentials) string {
 
 func isBearer(ch *transport.Challenge) bool { return strings.EqualFold(ch.Scheme, "bearer") }
 
-func (t *authTransport) ping(ctx context.Context) error {
-	ch, err := transport.Ping(ctx, t.repo.Registry, t.c.base)
+func (t *authTransport) ping(ctx context.Context, force bool) error {
+	ch, err := t.c.ping(ctx, t.repo.Registry, force)
 	if err != nil {
-		return &Error{Kind: ErrUnreachable, Host: t.host(), Err: redactErr(err)}
+		return err
 	}
 	t.challenge = ch
 	if err := t.c.opts.Cache.saveChallenge(t.host(), ch); err != nil && t.c.opts.Debug != nil {
@@ -312,7 +357,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The cached challenge said no token was needed; the registry now
 		// wants one: forget the challenge, ping and exchange again.
 		t.c.opts.Cache.remove("challenges", hashKey(t.host()))
-		if renewErr = t.ping(req.Context()); renewErr == nil && isBearer(t.challenge) {
+		if renewErr = t.ping(req.Context(), true); renewErr == nil && isBearer(t.challenge) {
 			renewErr = t.exchange(req.Context())
 		}
 	default:

@@ -1,0 +1,185 @@
+package pin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+)
+
+// The monorepo workload of the cgpin issue: 200 Dockerfiles naming 20
+// distinct images, against a registry 20 ms away.
+const (
+	benchFiles   = 200
+	benchImages  = 20
+	benchLatency = 20 * time.Millisecond
+)
+
+func benchRegistry(b *testing.B) (*registrytest.Server, []string) { return benchRegistryTag(b, "latest") }
+
+func benchRegistryTag(b *testing.B, tag string) (*registrytest.Server, []string) {
+	s := registrytest.New(b)
+	var refs []string
+	for i := range benchImages {
+		repo := fmt.Sprintf("chainguard/img%02d", i)
+		s.Push(b, repo, tag, t0, "linux/amd64")
+		refs = append(refs, s.Ref(repo, tag))
+	}
+	s.SetLatency(benchLatency)
+	return s, refs
+}
+
+// writeMonorepo writes benchFiles unpinned Dockerfiles into a new directory.
+func writeMonorepo(b *testing.B, refs []string) string {
+	dir := b.TempDir()
+	for i := range benchFiles {
+		write(b, dir, fmt.Sprintf("svc%03d/Dockerfile", i), fmt.Sprintf("FROM %s AS build\nRUN make\nFROM build\n", refs[i%len(refs)]))
+	}
+	return dir
+}
+
+func reportRequests(b *testing.B, s *registrytest.Server, elapsed time.Duration) {
+	c := s.Counts()
+	n := float64(b.N)
+	b.ReportMetric(float64(c.Total)/n, "req/op")
+	b.ReportMetric(float64(c.Manifest)/n, "digest-req/op")
+	b.ReportMetric(float64(c.Token)/n, "token-req/op")
+	b.ReportMetric(float64(elapsed)/float64(benchLatency)/n, "RTT/op")
+}
+
+func benchPin(b *testing.B, warm bool) {
+	s, refs := benchRegistry(b)
+	cache := b.TempDir()
+	pinOnce := func(dir, cache string) {
+		c := registry.New(registry.Options{Cache: registry.DiskCache{Dir: cache}, Transport: registrytest.LoopbackTransport()})
+		files, err := Collect([]string{dir}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := Build(context.Background(), files, &RegistryResolver{Registry: c, History: &history.Client{Registry: c}}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Write(); err != nil || len(p.Changes()) != benchFiles {
+			b.Fatalf("%d changes, %v", len(p.Changes()), err)
+		}
+	}
+	if warm {
+		pinOnce(writeMonorepo(b, refs), cache)
+	}
+	s.ResetCounts()
+	var elapsed time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		dir := writeMonorepo(b, refs)
+		c := cache
+		if !warm {
+			c = filepath.Join(cache, fmt.Sprint(i))
+		}
+		b.StartTimer()
+		start := time.Now()
+		pinOnce(dir, c)
+		elapsed += time.Since(start)
+	}
+	b.StopTimer()
+	reportRequests(b, s, elapsed)
+}
+
+// BenchmarkPinCold pins the monorepo with empty caches.
+func BenchmarkPinCold(b *testing.B) { benchPin(b, false) }
+
+// BenchmarkPinWarm pins it again with registry tokens cached on disk.
+func BenchmarkPinWarm(b *testing.B) { benchPin(b, true) }
+
+// BenchmarkPeerCraneDigestLoop is what users script today: `crane digest`
+// once per reference (200 processes), without even editing the files.
+func BenchmarkPeerCraneDigestLoop(b *testing.B) {
+	crane := peer(b, "crane")
+	s, refs := benchRegistry(b)
+	env := append(os.Environ(), "DOCKER_CONFIG="+b.TempDir())
+	s.ResetCounts()
+	var elapsed time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		for i := range benchFiles {
+			cmd := exec.Command(crane, "digest", refs[i%len(refs)])
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("crane: %v: %s", err, out)
+			}
+		}
+		elapsed += time.Since(start)
+	}
+	b.StopTimer()
+	reportRequests(b, s, elapsed)
+}
+
+// BenchmarkPeerFrizbee runs `frizbee image DIR` over the same monorepo. It
+// skips ":latest" (the only public Chainguard tag), so it also runs on the
+// same workload tagged "v1" to measure what it does when it does pin.
+func BenchmarkPeerFrizbee(b *testing.B) {
+	b.Run("latest", func(b *testing.B) { benchFrizbee(b, "latest") })
+	b.Run("v1", func(b *testing.B) { benchFrizbee(b, "v1") })
+}
+
+func benchFrizbee(b *testing.B, tag string) {
+	frizbee := peer(b, "frizbee")
+	s, refs := benchRegistryTag(b, tag)
+	env := append(os.Environ(), "DOCKER_CONFIG="+b.TempDir())
+	s.ResetCounts()
+	var elapsed time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		dir := writeMonorepo(b, refs)
+		b.StartTimer()
+		start := time.Now()
+		cmd := exec.Command(frizbee, "image", dir)
+		cmd.Env, cmd.Dir = env, dir
+		out, err := cmd.CombinedOutput()
+		elapsed += time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatalf("frizbee: %v: %s", err, out)
+		}
+		// frizbee exits 0 even when it pins nothing: count what it did.
+		pinned := 0
+		_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				if data, _ := os.ReadFile(p); strings.Contains(string(data), "@sha256:") {
+					pinned++
+				}
+			}
+			return nil
+		})
+		if os.Getenv("FRIZBEE_DEBUG") != "" {
+			data, _ := os.ReadFile(filepath.Join(dir, "svc000", "Dockerfile"))
+			b.Logf("frizbee output %s; svc000: %s", out, data)
+		}
+		b.ReportMetric(float64(pinned), "files-pinned")
+		b.StartTimer()
+	}
+	b.StopTimer()
+	reportRequests(b, s, elapsed)
+}
+
+func peer(b *testing.B, tool string) string {
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		if gp, e := exec.LookPath(filepath.Join(os.Getenv("HOME"), "go", "bin", tool)); e == nil {
+			return gp
+		}
+		b.Skipf("%s not installed (scripts/bench.sh installs it)", tool)
+	}
+	return p
+}
