@@ -23,7 +23,9 @@ const (
 	benchLatency = 20 * time.Millisecond
 )
 
-func benchRegistry(b *testing.B) (*registrytest.Server, []string) { return benchRegistryTag(b, "latest") }
+func benchRegistry(b *testing.B) (*registrytest.Server, []string) {
+	return benchRegistryTag(b, "latest")
+}
 
 func benchRegistryTag(b *testing.B, tag string) (*registrytest.Server, []string) {
 	s := registrytest.New(b)
