@@ -14,6 +14,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/debug"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -114,4 +115,13 @@ func newNotImplementedCommand(name, args string) *cobra.Command {
 		},
 		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
 	}
+}
+
+// parsePlatform reads a --platform value, "os/arch[/variant]".
+func parsePlatform(s string) (*v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return nil, fmt.Errorf("--platform %q: want os/arch[/variant], e.g. linux/amd64", s)
+	}
+	return p, nil
 }

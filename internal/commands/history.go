@@ -96,8 +96,8 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	}
 	var want *v1.Platform
 	if opts.platform != "" {
-		if want, err = v1.ParsePlatform(opts.platform); err != nil || want.OS == "" || want.Architecture == "" {
-			return fmt.Errorf("--platform %q: want os/arch[/variant], e.g. linux/amd64", opts.platform)
+		if want, err = parsePlatform(opts.platform); err != nil {
+			return err
 		}
 		opts.platforms = true
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/docker/cli/cli/command/formatter"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -100,11 +99,9 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 		}
 	}
 	if opts.platform != "" {
-		p, err := v1.ParsePlatform(opts.platform)
-		if err != nil || p.OS == "" || p.Architecture == "" {
-			return fmt.Errorf("--platform %q: want os/arch[/variant], e.g. linux/amd64", opts.platform)
+		if resolver.Platform, err = parsePlatform(opts.platform); err != nil {
+			return err
 		}
-		resolver.Platform = p
 	}
 	if opts.jobs < 1 {
 		return fmt.Errorf("--jobs must be at least 1")

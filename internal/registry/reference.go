@@ -32,12 +32,7 @@ func Expand(image, namespace string) string {
 // means "latest". insecure allows plain HTTP for any registry (loopback
 // registries always may use it, as docker allows).
 func ParseReference(image, namespace string, insecure bool) (name.Reference, error) {
-	full := Expand(image, namespace)
-	opts := []name.Option{name.WeakValidation}
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	ref, err := name.ParseReference(full, opts...)
+	ref, err := name.ParseReference(Expand(image, namespace), nameOptions(insecure)...)
 	if err != nil {
 		return nil, fmt.Errorf("invalid image reference %q: %w", image, err)
 	}
@@ -46,12 +41,7 @@ func ParseReference(image, namespace string, insecure bool) (name.Reference, err
 
 // ParseRepository expands and parses a repository name, rejecting a tag or digest.
 func ParseRepository(image, namespace string, insecure bool) (name.Repository, error) {
-	full := Expand(image, namespace)
-	opts := []name.Option{name.WeakValidation}
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	repo, err := name.NewRepository(full, opts...)
+	repo, err := name.NewRepository(Expand(image, namespace), nameOptions(insecure)...)
 	if err != nil {
 		return name.Repository{}, fmt.Errorf("invalid repository %q: %w", image, err)
 	}
@@ -60,11 +50,7 @@ func ParseRepository(image, namespace string, insecure bool) (name.Repository, e
 
 // ParseRegistry parses a registry host ("cgr.dev", "https://index.docker.io/v1/").
 func ParseRegistry(s string, insecure bool) (name.Registry, error) {
-	opts := []name.Option{name.WeakValidation}
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	reg, err := name.NewRegistry(Hostname(s), opts...)
+	reg, err := name.NewRegistry(Hostname(s), nameOptions(insecure)...)
 	if err != nil {
 		return name.Registry{}, fmt.Errorf("invalid registry %q: %w", s, err)
 	}
@@ -79,4 +65,11 @@ func Hostname(s string) string {
 		return name.DefaultRegistry
 	}
 	return h
+}
+
+func nameOptions(insecure bool) []name.Option {
+	if insecure {
+		return []name.Option{name.WeakValidation, name.Insecure}
+	}
+	return []name.Option{name.WeakValidation}
 }
