@@ -28,9 +28,9 @@ func TestAffected(t *testing.T) {
 		want string
 	}{
 		{apk("libssl3", "3.1.1-r0", "openssl"), "CVE-2023-3446 CVE-2023-5678 GHSA-aaaa-bbbb-cccc"}, // subpackage → origin
-		{apk("libssl3", "3.1.1-r3", "openssl"), "CVE-2023-5678 GHSA-aaaa-bbbb-cccc"},                // equal to a fix: fixed
-		{apk("openssl", "3.1.10-r0", "openssl"), ""},                                                 // 3.1.10 > 3.1.4, not string order
-		{apk("busybox", "1.36.1-r1", "busybox"), "CVE-2022-48174"},                                   // free text trimmed
+		{apk("libssl3", "3.1.1-r3", "openssl"), "CVE-2023-5678 GHSA-aaaa-bbbb-cccc"},               // equal to a fix: fixed
+		{apk("openssl", "3.1.10-r0", "openssl"), ""},                                               // 3.1.10 > 3.1.4, not string order
+		{apk("busybox", "1.36.1-r1", "busybox"), "CVE-2022-48174"},                                 // free text trimmed
 		{apk("zlib", "1.0-r0", "zlib"), ""},
 	}
 	for _, tc := range cases {
@@ -65,15 +65,15 @@ func TestCorpusSecDBs(t *testing.T) {
 		"minimos__test-fixtures__input__secdb__security.json":    27,
 		"secureos__test-fixtures__input__secdb__secdb.json":      8,
 		"wolfi__test-fixtures__input__secdb__security.json":      27,
-		"312-community.json":                                     0,
-		"312-main.json":                                          1,
-		"edge-main.json":                                         1,
-		"chainguard__testdata__security.json":                    1,
-		"vuln-list-update__wolfi__testdata__security.json":       1,
-		"v3.10__community.json":                                  3,
-		"v3_15_main_truncated.json":                              2,
-		"secdb__security-multiple.json":                          4,
-		"advisory__testdata__secdb__security.json":               3,
+		"312-community.json":                               0,
+		"312-main.json":                                    1,
+		"edge-main.json":                                   1,
+		"chainguard__testdata__security.json":              1,
+		"vuln-list-update__wolfi__testdata__security.json": 1,
+		"v3.10__community.json":                            3,
+		"v3_15_main_truncated.json":                        2,
+		"secdb__security-multiple.json":                    4,
+		"advisory__testdata__secdb__security.json":         3,
 	}
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
