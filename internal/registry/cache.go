@@ -52,6 +52,12 @@ func hashKey(parts ...string) string {
 
 func (d DiskCache) path(kind, key string) string { return filepath.Join(d.Dir, kind, key+".json") }
 
+// Get decodes the cached JSON for kind/key into v; false when absent.
+func (d DiskCache) Get(kind, key string, v any) bool { return d.read(kind, key, v) }
+
+// Put stores v as JSON under kind/key (0600 files in 0700 directories).
+func (d DiskCache) Put(kind, key string, v any) error { return d.write(kind, key, v) }
+
 // read decodes the cached JSON for kind/key into v; false when absent or unreadable.
 func (d DiskCache) read(kind, key string, v any) bool {
 	if d.Dir == "" {

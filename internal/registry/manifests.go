@@ -56,8 +56,44 @@ func (c *Client) Manifest(ctx context.Context, repo name.Repository, digest v1.H
 	return desc.MediaType, desc.Manifest, nil
 }
 
-// blob returns a small blob (an image config), cached on disk by digest.
-func (c *Client) blob(ctx context.Context, repo name.Repository, digest v1.Hash) ([]byte, error) {
+// OpenBlob streams a blob (a layer); the caller closes it. Callers that need
+// integrity read it whole and compare digests, or trust the registry's TLS.
+func (c *Client) OpenBlob(ctx context.Context, repo name.Repository, digest v1.Hash) (io.ReadCloser, error) {
+	hc, err := c.HTTPClient(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, RequestError(repo.RegistryStr(), err)
+	}
+	if err := c.CheckResponse(resp, repo.RepositoryStr()); err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// TagManifest fetches the manifest a tag points to now (not cached: tags move).
+func (c *Client) TagManifest(ctx context.Context, tag name.Tag) (types.MediaType, []byte, error) {
+	opts, err := c.RemoteOptions(ctx, tag.Context())
+	if err != nil {
+		return "", nil, err
+	}
+	desc, err := remote.Get(tag, opts...)
+	if err != nil {
+		return "", nil, c.translate(err, tag.Context())
+	}
+	return desc.MediaType, desc.Manifest, nil
+}
+
+// Blob returns a small blob (an image config, an attestation), cached on
+// disk by digest and verified against it.
+func (c *Client) Blob(ctx context.Context, repo name.Repository, digest v1.Hash) ([]byte, error) {
 	path := c.opts.Cache.path("blobs", digest.Hex)
 	if c.opts.Cache.Dir != "" {
 		if b, err := os.ReadFile(path); err == nil && sha256Hex(b) == digest.Hex {
@@ -137,7 +173,7 @@ func (c *Client) Platforms(ctx context.Context, repo name.Repository, digest v1.
 		return nil, err
 	}
 	p := Platform{Digest: digest, Size: imageSize(m)}
-	cfgBytes, err := c.blob(ctx, repo, m.Config.Digest)
+	cfgBytes, err := c.Blob(ctx, repo, m.Config.Digest)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,312 @@
+package inventory
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"sync/atomic"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Sources of an inventory.
+const (
+	SourceAuto   = "auto"
+	SourceSBOM   = "sbom"
+	SourceLayers = "layers"
+)
+
+// ErrNoInventory means neither an SBOM nor a known package database was found.
+var ErrNoInventory = errors.New("no package inventory found")
+
+// Fetcher reads inventories of platform images from a registry, caching
+// them on disk by image digest (images are immutable).
+type Fetcher struct {
+	Registry *registry.Client
+	// BytesRead counts compressed bytes downloaded for layers and SBOMs.
+	BytesRead atomic.Int64
+}
+
+// Fetch returns the inventory of the platform image digest in repo, from
+// source "sbom", "layers" or "auto" (the SBOM attestation when there is
+// one, else the layers).
+func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, source string) (*Inventory, error) {
+	cache := f.Registry.Cache()
+	key := digest.Hex + "-" + source
+	var inv Inventory
+	if cache.Get("inventories", key, &inv) {
+		return &inv, nil
+	}
+	var got *Inventory
+	var err error
+	switch source {
+	case SourceSBOM:
+		got, err = f.fromSBOM(ctx, repo, digest)
+	case SourceLayers:
+		got, err = f.fromLayers(ctx, repo, digest)
+	case SourceAuto, "":
+		got, err = f.fromSBOM(ctx, repo, digest)
+		if errors.Is(err, ErrNoInventory) {
+			var lerr error
+			if got, lerr = f.fromLayers(ctx, repo, digest); lerr != nil {
+				return nil, fmt.Errorf("%w (tried an SPDX SBOM attestation: %v)", lerr, err)
+			}
+			err = nil
+		}
+	default:
+		return nil, fmt.Errorf("unknown --source %q: want auto, sbom or layers", source)
+	}
+	if err != nil {
+		return nil, err
+	}
+	got.Sort()
+	_ = cache.Put("inventories", key, got)
+	return got, nil
+}
+
+// fromSBOM reads the SPDX attestation cosign attached as sha256-<hex>.att.
+func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.Hash) (*Inventory, error) {
+	tag := repo.Tag(fmt.Sprintf("sha256-%s.att", digest.Hex))
+	_, body, err := f.Registry.TagManifest(ctx, tag)
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no attestation tag %s", ErrNoInventory, tag.TagStr())
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("attestation manifest %s: %w", tag.TagStr(), err)
+	}
+	for _, l := range m.Layers {
+		if pt := l.Annotations["predicateType"]; pt != "" && pt != SPDXPredicateType {
+			continue
+		}
+		blob, err := f.Registry.Blob(ctx, repo, l.Digest)
+		if err != nil {
+			return nil, err
+		}
+		f.BytesRead.Add(int64(len(blob)))
+		pt, pred, err := ParseAttestation(bytes.NewReader(blob))
+		if err != nil {
+			return nil, fmt.Errorf("attestation %s: %w", l.Digest, err)
+		}
+		if pt != SPDXPredicateType {
+			continue
+		}
+		pkgs, err := ParseSPDX(bytes.NewReader(pred))
+		if err != nil {
+			return nil, fmt.Errorf("SBOM in %s: %w", l.Digest, err)
+		}
+		inv := &Inventory{Packages: pkgs, Source: SourceSBOM}
+		for _, p := range pkgs {
+			if p.Type == "apk" && inv.Distro == "" {
+				inv.Distro = p.Namespace
+			}
+		}
+		return inv, nil
+	}
+	return nil, fmt.Errorf("%w: %s holds no SPDX attestation", ErrNoInventory, tag.TagStr())
+}
+
+// Package database locations, as in the image's file system.
+var (
+	apkDBs     = []string{"lib/apk/db/installed", "usr/lib/apk/db/installed"}
+	dpkgStatus = "var/lib/dpkg/status"
+	dpkgDir    = "var/lib/dpkg/status.d/"
+	osReleases = []string{"etc/os-release", "usr/lib/os-release"}
+)
+
+// fromLayers reads the package database from the image's layers, streaming
+// them from the top and stopping as soon as the database (and os-release)
+// is known. Whiteouts in upper layers hide files below them.
+func (f *Fetcher) fromLayers(ctx context.Context, repo name.Repository, digest v1.Hash) (*Inventory, error) {
+	_, body, err := f.Registry.Manifest(ctx, repo, digest)
+	if err != nil {
+		return nil, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("image manifest %s: %w", digest, err)
+	}
+	sc := &layerScan{hidden: map[string]bool{}, statusD: map[string][]byte{}}
+	for i := len(m.Layers) - 1; i >= 0 && !sc.done(); i-- {
+		if err := f.scanLayer(ctx, repo, m.Layers[i], sc); err != nil {
+			return nil, err
+		}
+	}
+	inv := &Inventory{Source: SourceLayers, Distro: sc.distro}
+	switch {
+	case sc.apk != nil:
+		ns := sc.distro
+		if ns == "" {
+			ns = "alpine"
+		}
+		if inv.Packages, err = ParseAPK(bytes.NewReader(sc.apk), ns); err != nil {
+			return nil, err
+		}
+	case sc.dpkg != nil || len(sc.statusD) > 0:
+		ns := sc.distro
+		if ns == "" {
+			ns = "debian"
+		}
+		if sc.dpkg != nil {
+			if inv.Packages, err = ParseDpkg(bytes.NewReader(sc.dpkg), ns); err != nil {
+				return nil, err
+			}
+		}
+		for name, data := range sc.statusD {
+			ps, err := ParseDpkg(bytes.NewReader(data), ns)
+			if err != nil {
+				return nil, fmt.Errorf("%s%s: %w", dpkgDir, name, err)
+			}
+			inv.Packages = append(inv.Packages, ps...)
+		}
+	default:
+		return nil, fmt.Errorf("%w: no apk (%s) or dpkg (%s, %s) database in the layers", ErrNoInventory,
+			strings.Join(apkDBs, ", "), dpkgStatus, dpkgDir)
+	}
+	return inv, nil
+}
+
+type layerScan struct {
+	hidden  map[string]bool // paths whited out by upper layers
+	apk     []byte
+	dpkg    []byte
+	statusD map[string][]byte
+	distro  string
+	osSeen  bool
+}
+
+// done: a single-file database and os-release are known. status.d spreads
+// over layers, so it needs them all.
+func (s *layerScan) done() bool {
+	return (s.apk != nil || s.dpkg != nil) && s.osSeen && len(s.statusD) == 0
+}
+
+func (s *layerScan) isHidden(p string) bool {
+	for d := p; d != "." && d != "/" && d != ""; d = path.Dir(d) {
+		if s.hidden[d] {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *Fetcher) scanLayer(ctx context.Context, repo name.Repository, l v1.Descriptor, sc *layerScan) error {
+	rc, err := f.Registry.OpenBlob(ctx, repo, l.Digest)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	counted := &countingReader{r: rc, n: &f.BytesRead}
+	br := bufio.NewReader(counted)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", l.Digest, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	tr := tar.NewReader(r)
+	var whiteouts []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", l.Digest, err)
+		}
+		p := path.Clean(strings.TrimPrefix(strings.TrimPrefix(h.Name, "./"), "/"))
+		dir, base := path.Split(p)
+		if strings.HasPrefix(base, ".wh.") {
+			if base == ".wh..wh..opq" {
+				whiteouts = append(whiteouts, path.Clean(dir)+"/*")
+			} else {
+				whiteouts = append(whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
+			}
+			continue
+		}
+		if sc.isHidden(p) || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		want := func() bool {
+			switch {
+			case contains(apkDBs, p):
+				return sc.apk == nil
+			case p == dpkgStatus:
+				return sc.dpkg == nil
+			case strings.HasPrefix(p, dpkgDir):
+				_, ok := sc.statusD[strings.TrimPrefix(p, dpkgDir)]
+				return !ok && !strings.HasSuffix(p, ".md5sums")
+			case contains(osReleases, p):
+				return !sc.osSeen
+			}
+			return false
+		}
+		if !want() {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, maxDB+1))
+		if err != nil {
+			return fmt.Errorf("layer %s: %s: %w", l.Digest, p, err)
+		}
+		switch {
+		case contains(apkDBs, p):
+			sc.apk = data
+		case p == dpkgStatus:
+			sc.dpkg = data
+		case strings.HasPrefix(p, dpkgDir):
+			sc.statusD[strings.TrimPrefix(p, dpkgDir)] = data
+		default:
+			sc.osSeen, sc.distro = true, osReleaseID(data)
+		}
+	}
+	// This layer's whiteouts hide files of the layers below it only.
+	for _, w := range whiteouts {
+		sc.hidden[strings.TrimSuffix(w, "/*")] = true
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// osReleaseID returns the ID= of an os-release file.
+func osReleaseID(data []byte) string {
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "ID="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return ""
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,138 @@
+package registrytest
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Layer is the files of one image layer, path → content; a path ending in
+// a ".wh.NAME" base name is an OCI whiteout.
+type Layer map[string]string
+
+// PushLayers pushes a single-platform image built from layers (bottom
+// first) to repo:tag at time at, and returns its digest.
+func (s *Server) PushLayers(tb testing.TB, repo, tag string, at time.Time, platform string, layers ...Layer) v1.Hash {
+	tb.Helper()
+	plat, err := v1.ParsePlatform(platform)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img := empty.Image
+	for _, files := range layers {
+		l, err := tarLayer(files)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, l); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
+	cf.Created = v1.Time{Time: at}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		tb.Fatal(err)
+	}
+	ref, err := name.ParseReference(s.Ref(repo, tag))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.mu.Lock()
+	prev := s.now
+	s.now = func() time.Time { return at }
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); s.now = prev; s.mu.Unlock() }()
+	if err := remote.Write(ref, img, s.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: push %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+func (s *Server) pushOptions() []remote.Option {
+	return []remote.Option{
+		remote.WithAuth(&authn.Basic{Username: AdminUser, Password: AdminPassword}),
+		remote.WithTransport(s.Transport()),
+	}
+}
+
+func tarLayer(files Layer) (v1.Layer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for path, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+}
+
+// AttachSBOM attaches an SPDX SBOM to the image digest as cosign does: an
+// image at tag "sha256-<hex>.att" whose layer is a DSSE envelope holding an
+// in-toto statement with the SBOM as predicate.
+func (s *Server) AttachSBOM(tb testing.TB, repo string, digest v1.Hash, spdx []byte) {
+	tb.Helper()
+	st, err := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v0.1",
+		"predicateType": "https://spdx.dev/Document",
+		"subject":       []map[string]any{{"name": s.Ref(repo, ""), "digest": map[string]string{"sha256": digest.Hex}}},
+		"predicate":     json.RawMessage(spdx),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env, err := json.Marshal(map[string]any{
+		"payloadType": "application/vnd.in-toto+json",
+		"payload":     base64.StdEncoding.EncodeToString(st),
+		"signatures":  []map[string]string{{"keyid": "", "sig": "c2ln"}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	layer := static.NewLayer(env, "application/vnd.dsse.envelope.v1+json")
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
+		Layer:       layer,
+		Annotations: map[string]string{"predicateType": "https://spdx.dev/Document"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	ref, err := name.ParseReference(s.Ref(repo, fmt.Sprintf("sha256-%s.att", digest.Hex)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(ref, img, s.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: attach SBOM: %v", err)
+	}
+}
