@@ -40,7 +40,7 @@ var ShortDescriptions = map[string]string{
 func New(name string, dockerCLI command.Cli) *cobra.Command {
 	switch name {
 	case DiffName:
-		return newNotImplementedCommand(DiffName, "FROM [TO]")
+		return newDiffCommand(dockerCLI)
 	case PinName:
 		return newPinCommand(dockerCLI)
 	default:
@@ -102,19 +102,6 @@ func withTimeout(ctx context.Context, d time.Duration, run func(context.Context)
 		return fmt.Errorf("timed out after %s (raise it with --timeout): %w", d, err)
 	}
 	return err
-}
-
-func newNotImplementedCommand(name, args string) *cobra.Command {
-	return &cobra.Command{
-		Use:   name + " [OPTIONS] " + args,
-		Short: ShortDescriptions[name],
-		Long:  ShortDescriptions[name] + ". Not implemented yet.",
-		Args:  cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return fmt.Errorf("docker %s is not implemented yet", name)
-		},
-		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
-	}
 }
 
 // parsePlatform reads a --platform value, "os/arch[/variant]".

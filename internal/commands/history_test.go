@@ -135,13 +135,3 @@ func TestTags(t *testing.T) {
 	assert.NilError(t, runTags(context.Background(), cli, tagsOptions{image: s.Ref("chainguard/nginx", ""), all: true, format: "json"}))
 	golden.Assert(t, strings.ReplaceAll(out.String(), s.Host, "REGISTRY"), "tags-json.golden")
 }
-
-func TestNotImplemented(t *testing.T) {
-	cli, _, _ := newTestCLI(t, `{}`)
-	for _, name := range []string{DiffName} {
-		cmd := New(name, cli)
-		cmd.SetArgs([]string{"x"})
-		assert.ErrorContains(t, cmd.Execute(), "docker "+name+" is not implemented yet")
-	}
-	assert.Equal(t, New(HistoryName, cli).Name(), HistoryName)
-}

@@ -417,3 +417,7 @@ func (t *authTransport) authorize(req *http.Request, tok string) *http.Request {
 	}
 	return r
 }
+
+// HTTP returns a client for plain (unauthenticated) downloads, such as a
+// security database, sharing this run's transport, retries and debug log.
+func (c *Client) HTTP() *http.Client { return &http.Client{Transport: c.base} }

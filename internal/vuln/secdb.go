@@ -105,6 +105,8 @@ type Finding struct {
 	Version  string // installed version
 	FixedIn  string
 	Severity string // empty: the secdb has none
+	// Reference is the affected package's purl.
+	Reference string
 }
 
 // Affected lists the advisories affecting pkgs: an installed origin at
@@ -130,7 +132,7 @@ func (db *SecDB) Affected(pkgs []inventory.Package) []Finding {
 			}
 			for _, id := range ids {
 				if !notAffected[id] {
-					out = append(out, Finding{ID: id, Package: p.Name, Origin: p.Origin, Version: p.Version, FixedIn: fixed})
+					out = append(out, Finding{ID: id, Package: p.Name, Origin: p.Origin, Version: p.Version, FixedIn: fixed, Reference: p.PURL})
 				}
 			}
 		}

@@ -1,0 +1,178 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/output"
+	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/command/completion"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of docker cgdiff.
+const (
+	exitDifferent = 1 // --exit-code / --exit-on found what it gates on
+	exitError     = 2 // the comparison failed
+)
+
+type diffOptions struct {
+	from, to string
+	platform string
+	source   string
+	types    []string
+	vulns    string
+	secdb    string
+	format   string
+	exitCode bool
+	exitOn   []string
+	registry registryOptions
+}
+
+func newDiffCommand(dockerCLI command.Cli) *cobra.Command {
+	var opts diffOptions
+	cmd := &cobra.Command{
+		Use:   "cgdiff [OPTIONS] FROM [TO]",
+		Short: ShortDescriptions[DiffName],
+		Long: `Compare two builds of an image: packages added, removed and changed, CVEs fixed
+and introduced, configuration and size. FROM and TO are image references (tag,
+@digest, tag@digest; bare names expand as for cghistory). IMAGE~N is the build N
+steps before the tag's current one; with one argument, IMAGE~1 is compared with
+IMAGE.
+
+Packages come from the image's SPDX SBOM attestation, or else from its apk or
+dpkg database (--source). Vulnerabilities come from the Wolfi / Chainguard /
+Alpine security database (--vulns secdb) or grype.
+
+Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
+--exit-code or --exit-on, 2 an error, 125 bad usage.`,
+		Example: `  docker cgdiff nginx                         # previous build → current build
+  docker cgdiff python~3 python               # three builds ago → now
+  docker cgdiff --format markdown go@sha256:… go:latest
+  docker cgdiff --exit-on vulnerability nginx~1 nginx`,
+		Args: cli.RequiresRangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.from = args[0]
+			if len(args) == 2 {
+				opts.to = args[1]
+			}
+			return runDiff(cmd.Context(), dockerCLI, opts)
+		},
+		DisableFlagsInUseLine: true,
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.platform, "platform", "", `Platform to compare, "os/arch[/variant]" (default linux/`+runtime.GOARCH+`)`)
+	flags.StringVar(&opts.source, "source", inventory.SourceAuto, `Package source: "auto" (SBOM, else layers), "sbom" or "layers"`)
+	flags.StringSliceVarP(&opts.types, "type", "t", nil, `Package types to compare, e.g. "apk,deb", or "all" (default: OS packages)`)
+	flags.StringVar(&opts.vulns, "vulns", "secdb", `Vulnerability source: "secdb", "grype" or "none"`)
+	flags.StringVar(&opts.secdb, "secdb", "", "Security database URL (default: by distro; also CGHISTORY_SECDB)")
+	flags.StringVar(&opts.format, "format", "", `Format output: "table", "json" (the Diff API's shape), "markdown" or a Go template`)
+	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when anything differs")
+	flags.StringSliceVar(&opts.exitOn, "exit-on", nil, `Exit 1 when these kinds changed: "package", "vulnerability" (introduced), "config"`)
+	addRegistryFlags(flags, &opts.registry)
+	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error {
+	r, err := compare(ctx, dockerCLI, opts)
+	if err != nil {
+		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
+	}
+	color := dockerCLI.Out().IsTerminal() && os.Getenv("NO_COLOR") == ""
+	if err := output.WriteDiff(dockerCLI.Out(), r, output.DiffOptions{Format: opts.format, Color: color}); err != nil {
+		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
+	}
+	if reason := gate(r, opts); reason != "" {
+		return cli.StatusError{StatusCode: exitDifferent, Status: reason}
+	}
+	return nil
+}
+
+// compare validates the options and runs the comparison.
+func compare(ctx context.Context, dockerCLI command.Cli, opts diffOptions) (*imagediff.Result, error) {
+	for _, k := range opts.exitOn {
+		if !slices.Contains([]string{"package", "vulnerability", "config"}, k) {
+			return nil, fmt.Errorf("--exit-on %q: want package, vulnerability or config", k)
+		}
+	}
+	if !slices.Contains([]string{"secdb", "grype", "none"}, opts.vulns) {
+		return nil, fmt.Errorf("--vulns %q: want secdb, grype or none", opts.vulns)
+	}
+	if !slices.Contains([]string{inventory.SourceAuto, inventory.SourceSBOM, inventory.SourceLayers}, opts.source) {
+		return nil, fmt.Errorf("--source %q: want auto, sbom or layers", opts.source)
+	}
+	dopts := imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Source: opts.source,
+		Types: opts.types, Vulns: opts.vulns, SecDBURL: opts.secdb, Grype: vuln.Grype}
+	if dopts.SecDBURL == "" {
+		dopts.SecDBURL = os.Getenv("CGHISTORY_SECDB")
+	}
+	if opts.platform != "" {
+		p, err := parsePlatform(opts.platform)
+		if err != nil {
+			return nil, err
+		}
+		dopts.Platform, dopts.PlatformSet = *p, true
+	}
+	from, to := opts.from, opts.to
+	if to == "" {
+		base, back, err := imagediff.Relative(from)
+		if err != nil {
+			return nil, err
+		}
+		if back == 0 {
+			from, to = base+"~1", base
+		} else {
+			to = base
+		}
+	}
+	client := newRegistryClient(dockerCLI, opts.registry)
+	d := &imagediff.Differ{
+		Registry:  client,
+		History:   &history.Client{Registry: client},
+		Inventory: &inventory.Fetcher{Registry: client},
+		SecDB:     &vuln.Loader{HTTP: client.HTTP(), Cache: client.Cache()},
+		Namespace: namespace(dockerCLI),
+		Insecure:  opts.registry.insecure,
+	}
+	var r *imagediff.Result
+	err := withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
+		var err error
+		r, err = d.Diff(ctx, from, to, dopts)
+		return err
+	})
+	return r, err
+}
+
+// gate says why --exit-code / --exit-on fire, or "".
+func gate(r *imagediff.Result, opts diffOptions) string {
+	var hits []string
+	if opts.exitCode && !r.Empty() {
+		hits = append(hits, "the images differ")
+	}
+	for _, k := range opts.exitOn {
+		switch {
+		case k == "package" && len(r.Added)+len(r.Removed)+len(r.Changed) > 0:
+			hits = append(hits, "packages changed")
+		case k == "vulnerability" && len(r.VulnsAdded) > 0:
+			hits = append(hits, fmt.Sprintf("%d vulnerabilities introduced", len(r.VulnsAdded)))
+		case k == "config" && len(r.Config) > 0:
+			hits = append(hits, "config changed")
+		}
+	}
+	if len(hits) == 0 {
+		return ""
+	}
+	return strings.Join(hits, "; ")
+}

@@ -1,0 +1,227 @@
+package imagediff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// Differ resolves two image references and compares them.
+type Differ struct {
+	Registry  *registry.Client
+	History   *history.Client
+	Inventory *inventory.Fetcher
+	SecDB     *vuln.Loader
+	// Namespace expands bare names, as for cghistory.
+	Namespace string
+	Insecure  bool
+}
+
+// Options say what to compare and how.
+type Options struct {
+	Platform v1.Platform
+	// PlatformSet says the user chose the platform; otherwise a
+	// single-platform image of another platform is accepted.
+	PlatformSet bool
+	Source      string   // auto, sbom, layers
+	Types       []string // package types to keep ("all": every type)
+	Vulns       string   // secdb, grype, none
+	SecDBURL    string   // overrides the distro's secdb
+	Grype       func(ctx context.Context, ref string) ([]vuln.Finding, error)
+}
+
+// Relative splits "IMAGE~N" into IMAGE and N (0 without a suffix).
+func Relative(s string) (string, int, error) {
+	i := strings.LastIndex(s, "~")
+	if i < 0 {
+		return s, 0, nil
+	}
+	n, err := strconv.Atoi(s[i+1:])
+	if err != nil || n < 0 {
+		return "", 0, fmt.Errorf("%q: ~N must be a non-negative number of builds back", s)
+	}
+	return s[:i], n, nil
+}
+
+// Resolve turns "IMAGE[:TAG|@DIGEST][~N]" into a digest reference:
+// ~N is the build N steps before the tag's current one (tag history API).
+func (d *Differ) Resolve(ctx context.Context, s string) (name.Digest, error) {
+	base, back, err := Relative(s)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	ref, err := registry.ParseReference(base, d.Namespace, d.Insecure)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	repo := ref.Context()
+	if dg, ok := ref.(name.Digest); ok {
+		if back > 0 {
+			return name.Digest{}, fmt.Errorf("%s: ~N needs a tag, not a digest", s)
+		}
+		return dg, nil
+	}
+	tag := ref.(name.Tag)
+	if back == 0 {
+		h, err := d.Registry.Digest(ctx, tag)
+		if err != nil {
+			return name.Digest{}, fmt.Errorf("resolve %s: %w", tag, err)
+		}
+		return repo.Digest(h.String()), nil
+	}
+	entries, err := d.History.List(ctx, tag, history.Query{})
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolve %s: %w", s, err)
+	}
+	if back >= len(entries) {
+		return name.Digest{}, fmt.Errorf("%s: %s has only %d builds in its history", s, tag, len(entries))
+	}
+	return repo.Digest(entries[back].Digest.String()), nil
+}
+
+// Diff compares from (previous) with to (current).
+func (d *Differ) Diff(ctx context.Context, from, to string, opts Options) (*Result, error) {
+	var imgs [2]Image
+	g, gctx := errgroup.WithContext(ctx)
+	for i, s := range []string{from, to} {
+		g.Go(func() error {
+			img, err := d.image(gctx, s, opts)
+			if err != nil {
+				return err
+			}
+			imgs[i] = img
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var warnings []string
+	switch opts.Vulns {
+	case "none":
+	case "grype":
+		if opts.Grype == nil {
+			return nil, errors.New("--vulns grype: grype is not available")
+		}
+		for i := range imgs {
+			f, err := opts.Grype(ctx, imgs[i].Ref)
+			if err != nil {
+				return nil, err
+			}
+			imgs[i].Findings = f
+		}
+	default:
+		w, err := d.secdbFindings(ctx, &imgs, opts)
+		if err != nil {
+			return nil, err
+		}
+		warnings = append(warnings, w...)
+	}
+	r := Compare(imgs[0], imgs[1])
+	r.VulnsChecked = opts.Vulns != "none" && len(warnings) == 0
+	r.Warnings = warnings
+	return r, nil
+}
+
+func (d *Differ) secdbFindings(ctx context.Context, imgs *[2]Image, opts Options) ([]string, error) {
+	url := opts.SecDBURL
+	distro := imgs[1].Inventory.Distro
+	if distro == "" {
+		distro = imgs[0].Inventory.Distro
+	}
+	if url == "" {
+		url = vuln.SecDBURLs[distro]
+	}
+	if url == "" {
+		if !hasType(imgs, "apk") {
+			return []string{"vulnerabilities not checked: the secdb covers apk-based images; use --vulns grype"}, nil
+		}
+		return []string{fmt.Sprintf("vulnerabilities not checked: no known secdb for distro %q; pass --secdb URL", distro)}, nil
+	}
+	db, err := d.SecDB.Load(ctx, url)
+	if err != nil {
+		return []string{fmt.Sprintf("vulnerabilities not checked: %v", err)}, nil
+	}
+	for i := range imgs {
+		imgs[i].Findings = db.Affected(imgs[i].Inventory.Packages)
+	}
+	return nil, nil
+}
+
+func hasType(imgs *[2]Image, typ string) bool {
+	for _, img := range imgs {
+		for _, p := range img.Inventory.Packages {
+			if p.Type == typ {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// image resolves one side: its platform image, size, config and inventory.
+func (d *Differ) image(ctx context.Context, s string, opts Options) (Image, error) {
+	dg, err := d.Resolve(ctx, s)
+	if err != nil {
+		return Image{}, err
+	}
+	repo := dg.Context()
+	h, _ := v1.NewHash(dg.DigestStr())
+	ps, err := d.Registry.Platforms(ctx, repo, h)
+	if err != nil {
+		return Image{}, fmt.Errorf("%s: %w", s, err)
+	}
+	var chosen *registry.Platform
+	for i := range ps {
+		if ps[i].Platform.Satisfies(opts.Platform) {
+			chosen = &ps[i]
+			break
+		}
+	}
+	if chosen == nil && len(ps) == 1 && !opts.PlatformSet {
+		chosen = &ps[0]
+	}
+	if chosen == nil {
+		var have []string
+		for _, p := range ps {
+			have = append(have, p.Platform.String())
+		}
+		return Image{}, fmt.Errorf("%s has no %s image (it has %s); choose one with --platform", s, opts.Platform.String(), strings.Join(have, ", "))
+	}
+	img := Image{Ref: repo.Digest(chosen.Digest.String()).String(), Digest: chosen.Digest, Platform: chosen.Platform, Size: chosen.Size}
+	_, body, err := d.Registry.Manifest(ctx, repo, chosen.Digest)
+	if err != nil {
+		return Image{}, err
+	}
+	if m, err := v1.ParseManifest(bytes.NewReader(body)); err == nil {
+		if cfgBytes, err := d.Registry.Blob(ctx, repo, m.Config.Digest); err == nil {
+			if cf, err := v1.ParseConfigFile(bytes.NewReader(cfgBytes)); err == nil {
+				img.Config = &cf.Config
+			}
+		}
+	}
+	inv, err := d.Inventory.Fetch(ctx, repo, chosen.Digest, opts.Source)
+	if err != nil {
+		return Image{}, fmt.Errorf("%s: %w", s, err)
+	}
+	cp := *inv
+	cp.Packages = append([]inventory.Package(nil), inv.Packages...)
+	types := opts.Types
+	if len(types) == 0 {
+		types = inventory.OSTypes
+	}
+	cp.Filter(types)
+	img.Inventory = &cp
+	return img, nil
+}

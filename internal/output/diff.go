@@ -1,0 +1,297 @@
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
+)
+
+// DiffDocument is the JSON shape of `docker cgdiff --format json`: the
+// retired Chainguard Diff API's fields, plus the two images.
+type DiffDocument struct {
+	From            DiffImage            `json:"from"`
+	To              DiffImage            `json:"to"`
+	Packages        DiffPackages         `json:"packages"`
+	Vulnerabilities DiffVulns            `json:"vulnerabilities"`
+	Config          map[string]DiffValue `json:"config"`
+	Warnings        []string             `json:"warnings"`
+}
+
+// DiffImage describes one side.
+type DiffImage struct {
+	Reference string `json:"reference"`
+	Platform  string `json:"platform"`
+	Size      int64  `json:"size"`
+	Source    string `json:"source"`
+}
+
+// DiffPackages lists package changes.
+type DiffPackages struct {
+	Added   []DiffPackage `json:"added"`
+	Removed []DiffPackage `json:"removed"`
+	Changed []DiffChange  `json:"changed"`
+}
+
+// DiffPackage is one package.
+type DiffPackage struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Reference string `json:"reference"`
+}
+
+// DiffChange is a package at two versions.
+type DiffChange struct {
+	Name     string      `json:"name"`
+	Current  DiffVersion `json:"current"`
+	Previous DiffVersion `json:"previous"`
+	// Upgrade is false for a downgrade.
+	Upgrade bool `json:"upgrade"`
+}
+
+// DiffVersion is a version and its purl.
+type DiffVersion struct {
+	Version   string `json:"version"`
+	Reference string `json:"reference"`
+}
+
+// DiffVulns lists vulnerabilities introduced (added) and fixed (removed).
+type DiffVulns struct {
+	Added   []DiffVuln `json:"added"`
+	Removed []DiffVuln `json:"removed"`
+}
+
+// DiffVuln is one advisory.
+type DiffVuln struct {
+	ID        string `json:"id"`
+	Reference string `json:"reference"`
+	Severity  string `json:"severity"`
+}
+
+// DiffValue is a configuration field's two values.
+type DiffValue struct {
+	Previous string `json:"previous"`
+	Current  string `json:"current"`
+}
+
+// NewDiffDocument converts a result to its JSON shape.
+func NewDiffDocument(r *imagediff.Result) DiffDocument {
+	doc := DiffDocument{
+		From: side(r.From), To: side(r.To),
+		Packages:        DiffPackages{Added: []DiffPackage{}, Removed: []DiffPackage{}, Changed: []DiffChange{}},
+		Vulnerabilities: DiffVulns{Added: []DiffVuln{}, Removed: []DiffVuln{}},
+		Config:          map[string]DiffValue{},
+		Warnings:        append([]string{}, r.Warnings...),
+	}
+	for _, p := range r.Added {
+		doc.Packages.Added = append(doc.Packages.Added, DiffPackage{p.Name, p.Version, p.PURL})
+	}
+	for _, p := range r.Removed {
+		doc.Packages.Removed = append(doc.Packages.Removed, DiffPackage{p.Name, p.Version, p.PURL})
+	}
+	for _, c := range r.Changed {
+		doc.Packages.Changed = append(doc.Packages.Changed, DiffChange{Name: c.Current.Name,
+			Current: DiffVersion{c.Current.Version, c.Current.PURL}, Previous: DiffVersion{c.Previous.Version, c.Previous.PURL}, Upgrade: c.Upgrade})
+	}
+	for _, f := range r.VulnsAdded {
+		doc.Vulnerabilities.Added = append(doc.Vulnerabilities.Added, DiffVuln{f.ID, f.Reference, f.Severity})
+	}
+	for _, f := range r.VulnsRemoved {
+		doc.Vulnerabilities.Removed = append(doc.Vulnerabilities.Removed, DiffVuln{f.ID, f.Reference, f.Severity})
+	}
+	for _, c := range r.Config {
+		doc.Config[c.Field] = DiffValue{c.Previous, c.Current}
+	}
+	return doc
+}
+
+func side(img imagediff.Image) DiffImage {
+	d := DiffImage{Reference: img.Ref, Platform: img.Platform.String(), Size: img.Size}
+	if img.Inventory != nil {
+		d.Source = img.Inventory.Source
+	}
+	return d
+}
+
+// DiffOptions control rendering.
+type DiffOptions struct {
+	Format string // table (""), json, markdown, or a Go template
+	Color  bool
+}
+
+// WriteDiff renders a comparison.
+func WriteDiff(w io.Writer, r *imagediff.Result, opts DiffOptions) error {
+	switch opts.Format {
+	case "", "table":
+		return writeDiffTable(w, r, opts.Color)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(NewDiffDocument(r))
+	case "markdown":
+		return writeDiffMarkdown(w, r)
+	}
+	tmpl, err := template.New("format").Funcs(template.FuncMap{
+		"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+		"join": strings.Join,
+	}).Parse(opts.Format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	if err := tmpl.Execute(w, NewDiffDocument(r)); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	_, err = fmt.Fprintln(w)
+	return err
+}
+
+const (
+	green  = "\x1b[32m"
+	red    = "\x1b[31m"
+	yellow = "\x1b[33m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+func writeDiffTable(w io.Writer, r *imagediff.Result, color bool) error {
+	c := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return code + s + reset
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "FROM  %s  (%s, %s, %s)\n", r.From.Ref, r.From.Platform.String(), Size(r.From.Size), r.From.Inventory.Source)
+	fmt.Fprintf(&b, "TO    %s  (%s, %s, %s)\n", r.To.Ref, r.To.Platform.String(), Size(r.To.Size), r.To.Inventory.Source)
+	fmt.Fprintf(&b, "Size  %s\n", sizeDelta(r.To.Size-r.From.Size))
+	fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Packages: %d added, %d removed, %d changed", len(r.Added), len(r.Removed), len(r.Changed))))
+	width := 0
+	for _, p := range append(append([]inventory.Package{}, r.Added...), r.Removed...) {
+		width = max(width, len(p.Name))
+	}
+	for _, ch := range r.Changed {
+		width = max(width, len(ch.Current.Name))
+	}
+	for _, p := range r.Added {
+		fmt.Fprintf(&b, "  %s %-*s  %s\n", c(green, "+"), width, p.Name, p.Version)
+	}
+	for _, p := range r.Removed {
+		fmt.Fprintf(&b, "  %s %-*s  %s\n", c(red, "-"), width, p.Name, p.Version)
+	}
+	for _, ch := range r.Changed {
+		note := ""
+		if !ch.Upgrade {
+			note = "  (downgrade)"
+		}
+		if fixed := r.FixedBy(ch); len(fixed) > 0 {
+			note += "  fixes " + strings.Join(fixed, ", ")
+		}
+		fmt.Fprintf(&b, "  %s %-*s  %s → %s%s\n", c(yellow, "~"), width, ch.Current.Name, ch.Previous.Version, ch.Current.Version, note)
+	}
+	if r.VulnsChecked || len(r.VulnsAdded)+len(r.VulnsRemoved) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Vulnerabilities: %d fixed, %d introduced (%d → %d)",
+			len(r.VulnsRemoved), len(r.VulnsAdded), countIDs(r.From.Findings), countIDs(r.To.Findings))))
+		for _, f := range r.VulnsRemoved {
+			fmt.Fprintf(&b, "  %s %s  %s %s%s\n", c(green, "-"), f.ID, f.Package, f.Version, fixedIn(f))
+		}
+		for _, f := range r.VulnsAdded {
+			fmt.Fprintf(&b, "  %s %s  %s %s%s\n", c(red, "+"), f.ID, f.Package, f.Version, fixedIn(f))
+		}
+	}
+	if len(r.Config) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Config: %d changed", len(r.Config))))
+		for _, cc := range r.Config {
+			fmt.Fprintf(&b, "  %s %s: %s → %s\n", c(yellow, "~"), cc.Field, orNone(cc.Previous), orNone(cc.Current))
+		}
+	}
+	for _, wmsg := range r.Warnings {
+		fmt.Fprintf(&b, "\nWARNING: %s\n", wmsg)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func countIDs(fs []vuln.Finding) int {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		seen[f.ID] = true
+	}
+	return len(seen)
+}
+
+func fixedIn(f vuln.Finding) string {
+	if f.FixedIn == "" {
+		return ""
+	}
+	return " (fixed in " + f.FixedIn + ")"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func sizeDelta(d int64) string {
+	switch {
+	case d > 0:
+		return "+" + Size(d)
+	case d < 0:
+		return "-" + Size(-d)
+	}
+	return "unchanged"
+}
+
+func writeDiffMarkdown(w io.Writer, r *imagediff.Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Image changes\n\n| | image | platform | size |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| from | `%s` | %s | %s |\n| to | `%s` | %s | %s (%s) |\n\n",
+		r.From.Ref, r.From.Platform.String(), Size(r.From.Size), r.To.Ref, r.To.Platform.String(), Size(r.To.Size), sizeDelta(r.To.Size-r.From.Size))
+	fmt.Fprintf(&b, "#### Packages: %d added, %d removed, %d changed\n\n", len(r.Added), len(r.Removed), len(r.Changed))
+	if len(r.Added)+len(r.Removed)+len(r.Changed) > 0 {
+		b.WriteString("| | package | previous | current |\n|---|---|---|---|\n")
+		for _, p := range r.Added {
+			fmt.Fprintf(&b, "| ➕ | %s | | %s |\n", p.Name, p.Version)
+		}
+		for _, p := range r.Removed {
+			fmt.Fprintf(&b, "| ➖ | %s | %s | |\n", p.Name, p.Version)
+		}
+		for _, ch := range r.Changed {
+			mark := "⬆️"
+			if !ch.Upgrade {
+				mark = "⬇️"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mark, ch.Current.Name, ch.Previous.Version, ch.Current.Version)
+		}
+		b.WriteString("\n")
+	}
+	if r.VulnsChecked || len(r.VulnsAdded)+len(r.VulnsRemoved) > 0 {
+		fmt.Fprintf(&b, "#### Vulnerabilities: %d fixed, %d introduced\n\n", len(r.VulnsRemoved), len(r.VulnsAdded))
+		for _, f := range r.VulnsRemoved {
+			fmt.Fprintf(&b, "- ✅ fixed %s (%s %s)\n", f.ID, f.Package, f.Version)
+		}
+		for _, f := range r.VulnsAdded {
+			fmt.Fprintf(&b, "- ⚠️ introduced %s (%s %s)\n", f.ID, f.Package, f.Version)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Config) > 0 {
+		b.WriteString("#### Config\n\n| field | previous | current |\n|---|---|---|\n")
+		for _, cc := range r.Config {
+			fmt.Fprintf(&b, "| %s | `%s` | `%s` |\n", cc.Field, cc.Previous, cc.Current)
+		}
+		b.WriteString("\n")
+	}
+	for _, wmsg := range r.Warnings {
+		fmt.Fprintf(&b, "> **Warning:** %s\n\n", wmsg)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

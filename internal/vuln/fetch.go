@@ -1,0 +1,76 @@
+package vuln
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+)
+
+// Loader downloads security databases, caching them on disk and
+// revalidating with conditional requests (ETag / Last-Modified).
+type Loader struct {
+	HTTP  *http.Client
+	Cache registry.DiskCache
+}
+
+type cachedDB struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"lastModified,omitempty"`
+	Body         []byte `json:"body"`
+}
+
+// Load returns the secdb at url.
+func (l *Loader) Load(ctx context.Context, url string) (*SecDB, error) {
+	var cached cachedDB
+	key := "secdb-" + registryKey(url)
+	have := l.Cache.Get("secdb", key, &cached) && len(cached.Body) > 0
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("secdb %s: %w", url, err)
+	}
+	if have {
+		if cached.ETag != "" {
+			req.Header.Set("If-None-Match", cached.ETag)
+		}
+		if cached.LastModified != "" {
+			req.Header.Set("If-Modified-Since", cached.LastModified)
+		}
+	}
+	resp, err := l.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch secdb %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && have:
+		return ParseSecDB(bytes.NewReader(cached.Body))
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("fetch secdb %s: %s", url, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSecDB+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch secdb %s: %w", url, err)
+	}
+	db, err := ParseSecDB(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("secdb %s: %w", url, err)
+	}
+	_ = l.Cache.Put("secdb", key, cachedDB{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Body: body})
+	return db, nil
+}
+
+func registryKey(url string) string {
+	var b bytes.Buffer
+	for _, r := range url {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
