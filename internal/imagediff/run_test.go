@@ -174,7 +174,7 @@ func TestDiffErrorsAndWarnings(t *testing.T) {
 	}{
 		{ref + "~5", ref, amd, "has only 2 builds"},
 		{ref, ref, imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: "s390x"}, PlatformSet: true}, "has no linux/s390x image (it has linux/amd64)"},
-		{f.Reg.Ref(f.Repo, "")+"@sha256:"+strings.Repeat("0", 64), ref, amd, "not found"},
+		{f.Reg.Ref(f.Repo, "") + "@sha256:" + strings.Repeat("0", 64), ref, amd, "not found"},
 		{ref, ref, imagediff.Options{Platform: amd.Platform, Source: "sbom"}, "no attestation tag"},
 		{"x~y", ref, amd, "~N must be"},
 	}
@@ -186,7 +186,9 @@ func TestDiffErrorsAndWarnings(t *testing.T) {
 }
 
 func TestPackagesAndConfig(t *testing.T) {
-	p := func(n, v string) inventory.Package { return inventory.Package{Name: n, Version: v, Type: "deb", Namespace: "debian"} }
+	p := func(n, v string) inventory.Package {
+		return inventory.Package{Name: n, Version: v, Type: "deb", Namespace: "debian"}
+	}
 	added, removed, changed := imagediff.Packages(
 		[]inventory.Package{p("a", "1:1.0-1"), p("b", "1.0~rc1"), p("c", "1")},
 		[]inventory.Package{p("a", "2.0-1"), p("b", "1.0"), p("d", "1")})
