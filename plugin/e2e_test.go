@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -468,5 +470,32 @@ func TestPinThroughDocker(t *testing.T) {
 	d.docker("cgpin", "--at", "2000-01-01", dir).fails(t, "had no build at or before 2000-01-01")
 	if got, _ := os.ReadFile(df); string(got) != want {
 		t.Error("a failed run changed the file")
+	}
+}
+
+func TestDiffThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	db := func(ver string) registrytest.Layer {
+		return registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": "P:libssl3\nV:" + ver + "\nA:x86_64\no:openssl\n\n"}
+	}
+	s.PushLayers(t, "chainguard/app", "latest", t0, "linux/amd64", db("3.4.0-r0"))
+	s.PushLayers(t, "chainguard/app", "latest", t0.Add(time.Hour), "linux/amd64", db("3.4.0-r1"))
+	sec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"packages":[{"pkg":{"name":"openssl","secfixes":{"3.4.0-r1":["CVE-2024-0001"]}}}]}`))
+	}))
+	defer sec.Close()
+	d := newDockerEnv(t, "")
+	env := []string{"CGHISTORY_SECDB=" + sec.URL, "CGHISTORY_NAMESPACE=" + s.Host + "/chainguard"}
+	r := d.run("", env, "cgdiff", "--platform", "linux/amd64", "app").ok(t)
+	if !strings.Contains(r.stdout, "~ libssl3  3.4.0-r0 → 3.4.0-r1  fixes CVE-2024-0001") || strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+	r = d.run("", env, "cgdiff", "--platform", "linux/amd64", "--format", "json", "--exit-code", "app~1", "app")
+	if r.code != 1 || !strings.Contains(r.stdout, `"CVE-2024-0001"`) || !strings.Contains(r.stderr, "the images differ") {
+		t.Errorf("--exit-code: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = d.run("", env, "cgdiff", "--platform", "linux/s390x", "app")
+	if r.code != 2 || !strings.Contains(r.stderr, "has no linux/s390x image") {
+		t.Errorf("error exit: %d %s", r.code, r.stderr)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,7 +84,8 @@ func (s *Server) pushOptions() []remote.Option {
 func tarLayer(files Layer) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for path, content := range files {
+	for _, path := range slices.Sorted(maps.Keys(files)) { // deterministic: same files, same digest
+		content := files[path]
 		if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,112 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+	dockercli "github.com/docker/cli/cli"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/golden"
+)
+
+type diffFixture struct {
+	s      *registrytest.Server
+	secdb  string
+	b1, b2 string
+}
+
+func newDiffFixture(t *testing.T) diffFixture {
+	s := registrytest.New(t)
+	db := func(pkgs ...string) string {
+		var b strings.Builder
+		for _, p := range pkgs {
+			f := strings.Fields(p)
+			fmt.Fprintf(&b, "P:%s\nV:%s\nA:x86_64\no:%s\n\n", f[0], f[1], f[2])
+		}
+		return b.String()
+	}
+	b1 := s.PushLayers(t, "chainguard/app", "latest", now.Add(-48*3600e9), "linux/amd64",
+		registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": db("glibc 2.40-r3 glibc", "libssl3 3.4.0-r0 openssl", "busybox 1.36.1-r1 busybox")})
+	b2 := s.PushLayers(t, "chainguard/app", "latest", now.Add(-24*3600e9), "linux/amd64",
+		registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": db("glibc 2.40-r3 glibc", "libssl3 3.4.0-r1 openssl", "libxml2 2.13.4-r0 libxml2")})
+	sec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"packages":[{"pkg":{"name":"openssl","secfixes":{"3.4.0-r1":["CVE-2024-0001"]}}},{"pkg":{"name":"libxml2","secfixes":{"2.13.5-r0":["CVE-2024-0002"]}}}]}`))
+	}))
+	t.Cleanup(sec.Close)
+	return diffFixture{s: s, secdb: sec.URL, b1: b1.String(), b2: b2.String()}
+}
+
+func TestDiffFormats(t *testing.T) {
+	f := newDiffFixture(t)
+	for _, format := range []string{"table", "json", "markdown", "{{len .Packages.Added}} added, {{range .Vulnerabilities.Removed}}{{.ID}} fixed{{end}}"} {
+		t.Run(strings.Fields(format)[0], func(t *testing.T) {
+			cli, out, _ := newTestCLI(t, `{}`)
+			err := runDiff(context.Background(), cli, diffOptions{from: f.s.Ref("chainguard/app", "latest"), format: format,
+				source: "auto", vulns: "secdb", secdb: f.secdb, platform: "linux/amd64"})
+			assert.NilError(t, err)
+			got := strings.NewReplacer(f.s.Host, "REGISTRY", f.b1, "BUILD1", f.b2, "BUILD2").Replace(out.String())
+			name := map[string]string{"table": "diff-table", "json": "diff-json", "markdown": "diff-markdown"}[format]
+			if name == "" {
+				assert.Equal(t, got, "1 added, CVE-2024-0001 fixed\n")
+				return
+			}
+			golden.Assert(t, got, name+".golden")
+			if format == "json" {
+				var doc map[string]any
+				assert.NilError(t, json.Unmarshal(out.Bytes(), &doc))
+				for _, k := range []string{"packages", "vulnerabilities", "config", "warnings"} {
+					_, ok := doc[k]
+					assert.Assert(t, ok, "json lacks %q", k)
+				}
+			}
+		})
+	}
+}
+
+func TestDiffExitCodes(t *testing.T) {
+	f := newDiffFixture(t)
+	ref := f.s.Ref("chainguard/app", "latest")
+	cases := []struct {
+		opts diffOptions
+		code int
+		msg  string
+	}{
+		{diffOptions{from: ref}, 0, ""},
+		{diffOptions{from: ref, exitCode: true}, 1, "the images differ"},
+		{diffOptions{from: ref, to: ref, exitCode: true}, 0, ""},
+		{diffOptions{from: ref, exitOn: []string{"vulnerability"}}, 1, "1 vulnerabilities introduced"},
+		{diffOptions{from: ref, exitOn: []string{"config"}}, 0, ""},
+		{diffOptions{from: ref, exitOn: []string{"bogus"}}, 2, "--exit-on"},
+		{diffOptions{from: ref + "~9"}, 2, "has only 2 builds"},
+		{diffOptions{from: ref, platform: "linux/s390x"}, 2, "has no linux/s390x image"},
+		{diffOptions{from: ref, vulns: "grype"}, 2, "grype"},
+	}
+	for _, tc := range cases {
+		cli, _, _ := newTestCLI(t, `{}`)
+		o := tc.opts
+		if o.source == "" {
+			o.source = "auto"
+		}
+		if o.vulns == "" {
+			o.vulns = "secdb"
+		}
+		o.secdb = f.secdb
+		t.Setenv("PATH", t.TempDir()) // no grype
+		err := runDiff(context.Background(), cli, o)
+		if tc.code == 0 {
+			assert.NilError(t, err)
+			continue
+		}
+		var se dockercli.StatusError
+		assert.Assert(t, errors.As(err, &se), "err = %v", err)
+		assert.Equal(t, se.StatusCode, tc.code, se.Status)
+		assert.ErrorContains(t, err, tc.msg)
+	}
+}
