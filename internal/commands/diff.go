@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
@@ -137,15 +136,7 @@ func compare(ctx context.Context, dockerCLI command.Cli, opts diffOptions) (*ima
 			to = base
 		}
 	}
-	client := newRegistryClient(dockerCLI, opts.registry)
-	d := &imagediff.Differ{
-		Registry:  client,
-		History:   &history.Client{Registry: client},
-		Inventory: &inventory.Fetcher{Registry: client},
-		SecDB:     &vuln.Loader{HTTP: client.HTTP(), Cache: client.Cache()},
-		Namespace: namespace(dockerCLI),
-		Insecure:  opts.registry.insecure,
-	}
+	d := newDiffer(dockerCLI, newRegistryClient(dockerCLI, opts.registry), opts.registry)
 	var r *imagediff.Result
 	err := withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
 		var err error

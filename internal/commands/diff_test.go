@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	dockercli "github.com/docker/cli/cli"
@@ -109,4 +110,22 @@ func TestDiffExitCodes(t *testing.T) {
 		assert.Equal(t, se.StatusCode, tc.code, se.Status)
 		assert.ErrorContains(t, err, tc.msg)
 	}
+}
+
+func TestHistoryChanges(t *testing.T) {
+	f := newDiffFixture(t)
+	t.Setenv("CGHISTORY_SECDB", f.secdb)
+	cli, out, _ := newTestCLI(t, `{}`)
+	err := runHistory(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), changes: true, platform: "linux/amd64",
+		format: "{{.Digest}} {{.Changes}}", noTrunc: true, now: func() time.Time { return now }})
+	assert.NilError(t, err)
+	assert.Equal(t, out.String(), f.b2+" libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2, -busybox, introduces CVE-2024-0002\n"+
+		f.b1+" first build in the history\n")
+	// --last 1 still summarises against the build before.
+	out.Reset()
+	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), changes: true,
+		platform: "linux/amd64", last: 1, format: "json"}))
+	var row map[string]any
+	assert.NilError(t, json.Unmarshal(out.Bytes(), &row))
+	assert.Assert(t, strings.HasPrefix(row["Changes"].(string), "libssl3 3.4.0-r0→3.4.0-r1"), row["Changes"])
 }

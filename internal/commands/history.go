@@ -30,6 +30,7 @@ type historyOptions struct {
 	until     string
 	platforms bool
 	platform  string
+	changes   bool
 	registry  registryOptions
 	now       func() time.Time
 }
@@ -64,6 +65,7 @@ config.json); the tag defaults to "latest".`,
 	flags.StringVar(&opts.until, "until", "", "Show builds up to a time (same forms as --since)")
 	flags.BoolVar(&opts.platforms, "platforms", false, "Show each build's per-platform digests and sizes")
 	flags.StringVar(&opts.platform, "platform", "", `Show only this platform's digest, "os/arch[/variant]" (implies --platforms)`)
+	flags.BoolVar(&opts.changes, "changes", false, "Summarise what changed from the build before: packages, fixed CVEs (as cgdiff)")
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
@@ -110,16 +112,24 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		return fmt.Errorf("%s names a digest; history follows a tag, e.g. %s:latest", opts.image, ref.Context())
 	}
 
-	client := &history.Client{Registry: newRegistryClient(dockerCLI, opts.registry)}
+	regClient := newRegistryClient(dockerCLI, opts.registry)
+	client := &history.Client{Registry: regClient}
 	var entries []history.Entry
+	var changes map[string]string
 	var notSupported *history.NotSupportedError
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
 		var err error
 		if entries, err = client.List(ctx, tag, q); err != nil {
 			return err
 		}
+		all := entries
 		if opts.last > 0 && len(entries) > opts.last {
 			entries = entries[:opts.last]
+		}
+		if opts.changes {
+			if changes, err = summarise(ctx, dockerCLI, regClient, tag, all, len(entries), want, opts.registry); err != nil {
+				return err
+			}
 		}
 		if !opts.platforms || opts.quiet && want == nil {
 			return nil
@@ -143,7 +153,10 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	}
 
 	tableFormat := output.HistoryTableFormat
-	if opts.platforms {
+	switch {
+	case opts.changes:
+		tableFormat = output.HistoryChangesTableFormat
+	case opts.platforms:
 		tableFormat = output.HistoryPlatformsTableFormat
 	}
 	quietFormat := output.HistoryQuietFormat
@@ -160,6 +173,7 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		Tag:       tag.TagStr(),
 		Platforms: opts.platforms,
 		Now:       now(),
+		Changes:   changes,
 	}, entries); err != nil {
 		return err
 	}

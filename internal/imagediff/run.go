@@ -107,31 +107,39 @@ func (d *Differ) Diff(ctx context.Context, from, to string, opts Options) (*Resu
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	var warnings []string
+	warnings, err := d.findings(ctx, &imgs, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := Compare(imgs[0], imgs[1])
+	r.VulnsChecked = opts.Vulns != "none" && len(warnings) == 0
+	r.Warnings = warnings
+	return r, nil
+}
+
+// findings fills both images' vulnerability findings; problems with the
+// secdb become warnings, as the package diff stands without it.
+func (d *Differ) findings(ctx context.Context, imgs *[2]Image, opts Options) ([]string, error) {
 	switch opts.Vulns {
 	case "none":
+		return nil, nil
 	case "grype":
 		if opts.Grype == nil {
 			return nil, errors.New("--vulns grype: grype is not available")
 		}
 		for i := range imgs {
+			if imgs[i].Findings != nil {
+				continue
+			}
 			f, err := opts.Grype(ctx, imgs[i].Ref)
 			if err != nil {
 				return nil, err
 			}
 			imgs[i].Findings = f
 		}
-	default:
-		w, err := d.secdbFindings(ctx, &imgs, opts)
-		if err != nil {
-			return nil, err
-		}
-		warnings = append(warnings, w...)
+		return nil, nil
 	}
-	r := Compare(imgs[0], imgs[1])
-	r.VulnsChecked = opts.Vulns != "none" && len(warnings) == 0
-	r.Warnings = warnings
-	return r, nil
+	return d.secdbFindings(ctx, imgs, opts)
 }
 
 func (d *Differ) secdbFindings(ctx context.Context, imgs *[2]Image, opts Options) ([]string, error) {

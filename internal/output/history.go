@@ -15,6 +15,7 @@ const (
 	HistoryTableFormat          = "table {{.UpdatedSince}}\t{{.UpdatedAt}}\t{{.Digest}}"
 	HistoryPlatformsTableFormat = "table {{.UpdatedSince}}\t{{.UpdatedAt}}\t{{.Digest}}\t{{.Platforms}}"
 	HistoryQuietFormat          = "{{.Digest}}"
+	HistoryChangesTableFormat   = "table {{.UpdatedSince}}\t{{.UpdatedAt}}\t{{.Digest}}\t{{.Changes}}"
 )
 
 // HistoryContext describes what a history listing is about.
@@ -24,6 +25,9 @@ type HistoryContext struct {
 	Tag       string
 	Platforms bool // entries carry resolved platforms
 	Now       time.Time
+	// Changes summarises each build against the one before, by digest
+	// (--changes); nil when not asked.
+	Changes map[string]string
 }
 
 // WriteHistory renders entries (already newest first).
@@ -35,6 +39,7 @@ func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
 		"UpdatedAt":    "TIMESTAMP",
 		"Digest":       "DIGEST",
 		"Platforms":    "PLATFORMS",
+		"Changes":      "CHANGES",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
 		for _, e := range entries {
@@ -76,6 +81,9 @@ func (r *historyRow) UpdatedAt() string {
 
 // UpdatedSince is the humanised age of the update.
 func (r *historyRow) UpdatedSince() string { return Since(r.e.UpdatedAt, r.ctx.Now) }
+
+// Changes summarises what changed from the build before (--changes).
+func (r *historyRow) Changes() string { return r.ctx.Changes[r.e.Digest.String()] }
 
 // Platforms lists each platform as "os/arch: digest (size)".
 func (r *historyRow) Platforms() string {
@@ -119,9 +127,14 @@ func (r *historyRow) MarshalJSON() ([]byte, error) {
 		UpdatedAt    string
 		UpdatedSince string
 		Platforms    *[]platformJSON `json:",omitempty"`
+		Changes      *string         `json:",omitempty"`
 	}{
 		Image: r.ctx.Image, Tag: r.ctx.Tag, Digest: r.e.Digest.String(),
 		UpdatedAt: r.UpdatedAt(), UpdatedSince: r.UpdatedSince(),
+	}
+	if r.ctx.Changes != nil {
+		c := r.Changes()
+		v.Changes = &c
 	}
 	if r.ctx.Platforms {
 		ps := []platformJSON{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 )
@@ -15,6 +16,9 @@ import (
 type Loader struct {
 	HTTP  *http.Client
 	Cache registry.DiskCache
+
+	mu     sync.Mutex
+	loaded map[string]*SecDB // this run's databases, by URL
 }
 
 type cachedDB struct {
@@ -23,8 +27,24 @@ type cachedDB struct {
 	Body         []byte `json:"body"`
 }
 
-// Load returns the secdb at url.
+// Load returns the secdb at url (fetched at most once per run).
 func (l *Loader) Load(ctx context.Context, url string) (*SecDB, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if db, ok := l.loaded[url]; ok {
+		return db, nil
+	}
+	db, err := l.load(ctx, url)
+	if err == nil {
+		if l.loaded == nil {
+			l.loaded = map[string]*SecDB{}
+		}
+		l.loaded[url] = db
+	}
+	return db, err
+}
+
+func (l *Loader) load(ctx context.Context, url string) (*SecDB, error) {
 	var cached cachedDB
 	key := "secdb-" + registryKey(url)
 	have := l.Cache.Get("secdb", key, &cached) && len(cached.Body) > 0

@@ -1,0 +1,61 @@
+package commands
+
+import (
+	"context"
+	"os"
+	"runtime"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
+	"github.com/docker/cli/cli/command"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// newDiffer builds the diff engine on the run's registry client.
+func newDiffer(dockerCLI command.Cli, client *registry.Client, opts registryOptions) *imagediff.Differ {
+	return &imagediff.Differ{
+		Registry:  client,
+		History:   &history.Client{Registry: client},
+		Inventory: &inventory.Fetcher{Registry: client},
+		SecDB:     &vuln.Loader{HTTP: client.HTTP(), Cache: client.Cache()},
+		Namespace: namespace(dockerCLI),
+		Insecure:  opts.insecure,
+	}
+}
+
+// summaryOptions are the diff options behind --changes and --explain: the
+// chosen (or this machine's) platform, secdb vulnerabilities.
+func summaryOptions(platform *v1.Platform) imagediff.Options {
+	o := imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Source: inventory.SourceAuto,
+		Vulns: "secdb", SecDBURL: os.Getenv("CGHISTORY_SECDB")}
+	if platform != nil {
+		o.Platform, o.PlatformSet = *platform, true
+	}
+	return o
+}
+
+// summarise describes the first n builds of all (newest first) against the
+// build before each, keyed by digest.
+func summarise(ctx context.Context, dockerCLI command.Cli, client *registry.Client, tag name.Tag, all []history.Entry, n int, platform *v1.Platform, opts registryOptions) (map[string]string, error) {
+	end := min(n+1, len(all))
+	refs := make([]string, end)
+	for i := range end {
+		refs[i] = tag.Context().Digest(all[i].Digest.String()).String()
+	}
+	results, err := newDiffer(dockerCLI, client, opts).Chain(ctx, refs, summaryOptions(platform))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for i, r := range results {
+		out[all[i].Digest.String()] = r.Summary()
+	}
+	if end == len(all) && end > 0 {
+		out[all[end-1].Digest.String()] = "first build in the history"
+	}
+	return out, nil
+}
