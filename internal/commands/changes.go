@@ -2,17 +2,22 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
+	"strings"
+	"sync"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/pin"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
 	"github.com/docker/cli/cli/command"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // newDiffer builds the diff engine on the run's registry client.
@@ -58,4 +63,48 @@ func summarise(ctx context.Context, dockerCLI command.Cli, client *registry.Clie
 		out[all[end-1].Digest.String()] = "first build in the history"
 	}
 	return out, nil
+}
+
+// explainChanges summarises, for each pin change, what the new digest
+// brings over the old one (nothing to compare for a first pin).
+func explainChanges(ctx context.Context, dockerCLI command.Cli, client *registry.Client, changes []pin.Change, platform *v1.Platform, opts registryOptions) (map[string]string, error) {
+	d := newDiffer(dockerCLI, client, opts)
+	dopts := summaryOptions(platform)
+	out := map[string]string{}
+	var mu sync.Mutex
+	done := map[string]string{} // old→new pair → summary
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, c := range changes {
+		loc := fmt.Sprintf("%s:%d", c.File, c.Line)
+		oldRef, oldDigest, pinned := strings.Cut(c.Old, "@")
+		if !pinned {
+			out[loc] = "newly pinned"
+			continue
+		}
+		ref, err := name.ParseReference(oldRef, name.WeakValidation)
+		if err != nil {
+			return nil, err
+		}
+		from := ref.Context().Digest(oldDigest).String()
+		to := ref.Context().Digest(c.Digest.String()).String()
+		g.Go(func() error {
+			key := from + " " + to
+			mu.Lock()
+			s, ok := done[key]
+			mu.Unlock()
+			if !ok {
+				r, err := d.Diff(gctx, from, to, dopts)
+				if err != nil {
+					return fmt.Errorf("explain %s: %w", loc, err)
+				}
+				s = r.Summary()
+			}
+			mu.Lock()
+			done[key], out[loc] = s, s
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +129,25 @@ func TestHistoryChanges(t *testing.T) {
 	var row map[string]any
 	assert.NilError(t, json.Unmarshal(out.Bytes(), &row))
 	assert.Assert(t, strings.HasPrefix(row["Changes"].(string), "libssl3 3.4.0-r0→3.4.0-r1"), row["Changes"])
+}
+
+func TestPinExplain(t *testing.T) {
+	f := newDiffFixture(t)
+	t.Setenv("CGHISTORY_SECDB", f.secdb)
+	dir := t.TempDir()
+	ref := f.s.Ref("chainguard/app", "latest")
+	df := dir + "/Dockerfile"
+	assert.NilError(t, os.WriteFile(df, []byte("FROM "+ref+"@"+f.b1+"\nFROM "+ref+" AS other\n"), 0o644))
+	cli, out, _ := newTestCLI(t, `{}`)
+	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, update: true, explain: true, dryRun: false, jobs: 8, platform: ""}))
+	want := df + ":1  " + ref + "@" + f.b1 + " → " + ref + "@" + f.b2 + "\n" +
+		"    libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2, -busybox, introduces CVE-2024-0002\n" +
+		df + ":2  " + ref + " → " + ref + "@" + f.b2 + "\n    newly pinned\n"
+	assert.Equal(t, out.String(), want)
+
+	// Markdown for a pull request (roll back first so there is a move).
+	assert.NilError(t, os.WriteFile(df, []byte("FROM "+ref+"@"+f.b1+"\n"), 0o644))
+	out.Reset()
+	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{df}, update: true, explain: true, format: "markdown", dryRun: true, jobs: 8}))
+	assert.Assert(t, strings.Contains(out.String(), "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
 }

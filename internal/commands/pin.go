@@ -27,6 +27,7 @@ type pinOptions struct {
 	exclude  []string
 	format   string
 	quiet    bool
+	explain  bool
 	jobs     int
 	registry registryOptions
 	now      func() time.Time
@@ -68,8 +69,9 @@ and a run that cannot resolve every reference writes nothing.`,
 	flags.BoolVar(&opts.dryRun, "diff", false, "Same as --dry-run")
 	flags.StringVar(&opts.platform, "platform", "", `Pin this platform's image digest instead of the index, "os/arch[/variant]"`)
 	flags.StringArrayVar(&opts.exclude, "exclude", nil, "Skip files and directories matching this glob (repeatable)")
-	flags.StringVar(&opts.format, "format", "", `Format the list of changes: "json" or a Go template`)
+	flags.StringVar(&opts.format, "format", "", `Format the list of changes: "json", "markdown" or a Go template`)
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
+	flags.BoolVar(&opts.explain, "explain", false, `Summarise what each moved digest changes (packages, fixed CVEs); "--format markdown" for a pull request`)
 	flags.IntVarP(&opts.jobs, "jobs", "j", 8, "Resolve up to this many references at once")
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
@@ -122,6 +124,16 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 		return err
 	}
 
+	var explain map[string]string
+	if opts.explain && len(plan.Changes()) > 0 {
+		err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
+			explain, err = explainChanges(ctx, dockerCLI, client, plan.Changes(), resolver.Platform, opts.registry)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	var errOut io.Writer = dockerCLI.Err()
 	if opts.quiet {
 		errOut = io.Discard
@@ -131,13 +143,25 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	}
 	changes := plan.Changes()
 	switch {
-	case opts.dryRun:
+	case opts.dryRun && opts.format == "":
 		if !opts.quiet {
 			fmt.Fprint(dockerCLI.Out(), plan.Diff())
+			for _, c := range changes {
+				if e := explain[fmt.Sprintf("%s:%d", c.File, c.Line)]; e != "" {
+					fmt.Fprintf(dockerCLI.Out(), "# %s:%d: %s\n", c.File, c.Line, e)
+				}
+			}
+		}
+	case opts.dryRun:
+		// A --format asks for the list of changes, not a diff.
+		if !opts.quiet {
+			if err := writeChanges(dockerCLI, opts.format, output.PinFormat, changes, explain); err != nil {
+				return err
+			}
 		}
 	case opts.check:
 		if !opts.quiet {
-			if err := writeChanges(dockerCLI, opts.format, output.PinCheckFormat, changes); err != nil {
+			if err := writeChanges(dockerCLI, opts.format, output.PinCheckFormat, changes, explain); err != nil {
 				return err
 			}
 		}
@@ -146,7 +170,11 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 			return err
 		}
 		if !opts.quiet {
-			if err := writeChanges(dockerCLI, opts.format, output.PinFormat, changes); err != nil {
+			def := output.PinFormat
+			if explain != nil {
+				def = output.PinExplainFormat
+			}
+			if err := writeChanges(dockerCLI, opts.format, def, changes, explain); err != nil {
 				return err
 			}
 		}
@@ -158,12 +186,15 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	return nil
 }
 
-func writeChanges(dockerCLI command.Cli, format, def string, changes []pin.Change) error {
+func writeChanges(dockerCLI command.Cli, format, def string, changes []pin.Change, explain map[string]string) error {
+	if format == "markdown" {
+		return output.WriteChangesMarkdown(dockerCLI.Out(), changes, explain)
+	}
 	f := output.Format(format, false, def, def)
 	if format == "" || format == formatter.TableFormatKey {
 		f = formatter.Format(def)
 	}
-	return output.WriteChanges(formatter.Context{Output: dockerCLI.Out(), Format: f}, changes)
+	return output.WriteChanges(formatter.Context{Output: dockerCLI.Out(), Format: f}, changes, explain)
 }
 
 func summary(p *pin.Plan, opts pinOptions) string {

@@ -317,7 +317,8 @@ func parseLine(err error) int {
 func (p *Plan) Diff() string {
 	var b strings.Builder
 	for _, f := range p.Changed() {
-		b.WriteString(udiff.Unified("a/"+f.Path, "b/"+f.Path, string(f.Old), string(f.New)))
+		label := strings.TrimPrefix(filepath.ToSlash(f.Path), "/")
+		b.WriteString(udiff.Unified("a/"+label, "b/"+label, string(f.Old), string(f.New)))
 	}
 	return b.String()
 }
