@@ -22,10 +22,20 @@ import (
 
 // newDiffer builds the diff engine on the run's registry client.
 func newDiffer(dockerCLI command.Cli, client *registry.Client, opts registryOptions) *imagediff.Differ {
+	fetcher := &inventory.Fetcher{Registry: client}
+	if errOut := dockerCLI.Err(); errOut.IsTerminal() {
+		// Progress on a terminal only, each line overwriting the last.
+		var mu sync.Mutex
+		fetcher.Progress = func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(errOut, "\r\x1b[K"+format, args...)
+		}
+	}
 	return &imagediff.Differ{
 		Registry:  client,
 		History:   &history.Client{Registry: client},
-		Inventory: &inventory.Fetcher{Registry: client},
+		Inventory: fetcher,
 		SecDB:     &vuln.Loader{HTTP: client.HTTP(), Cache: client.Cache()},
 		Namespace: namespace(dockerCLI),
 		Insecure:  opts.insecure,

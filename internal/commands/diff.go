@@ -86,6 +86,9 @@ Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
 
 func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error {
 	r, err := compare(ctx, dockerCLI, opts)
+	if dockerCLI.Err().IsTerminal() {
+		fmt.Fprint(dockerCLI.Err(), "\r\x1b[K") // clear the progress line
+	}
 	if err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}

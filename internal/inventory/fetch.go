@@ -34,6 +34,14 @@ type Fetcher struct {
 	Registry *registry.Client
 	// BytesRead counts compressed bytes downloaded for layers and SBOMs.
 	BytesRead atomic.Int64
+	// Progress, when set, hears what is being downloaded.
+	Progress func(format string, args ...any)
+}
+
+func (f *Fetcher) progress(format string, args ...any) {
+	if f.Progress != nil {
+		f.Progress(format, args...)
+	}
 }
 
 // Fetch returns the inventory of the platform image digest in repo, from
@@ -76,6 +84,7 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 // fromSBOM reads the SPDX attestation cosign attached as sha256-<hex>.att.
 func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.Hash) (*Inventory, error) {
 	tag := repo.Tag(fmt.Sprintf("sha256-%s.att", digest.Hex))
+	f.progress("looking for the SBOM of %s", digest.String()[:19])
 	_, body, err := f.Registry.TagManifest(ctx, tag)
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, fmt.Errorf("%w: no attestation tag %s", ErrNoInventory, tag.TagStr())
@@ -140,6 +149,7 @@ func (f *Fetcher) fromLayers(ctx context.Context, repo name.Repository, digest v
 	}
 	sc := &layerScan{hidden: map[string]bool{}, statusD: map[string][]byte{}}
 	for i := len(m.Layers) - 1; i >= 0 && !sc.done(); i-- {
+		f.progress("reading layer %d/%d of %s (%s)", len(m.Layers)-i, len(m.Layers), digest.String()[:19], sizeText(m.Layers[i].Size))
 		if err := f.scanLayer(ctx, repo, m.Layers[i], sc); err != nil {
 			return nil, err
 		}
@@ -309,4 +319,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
