@@ -19,12 +19,9 @@ const maxDB = 64 << 20
 // fields (a corrupt first line) and records without name or version are
 // skipped; a database with content but no package at all is an error.
 func ParseAPK(r io.Reader, namespace string) ([]Package, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxDB+1))
+	data, err := readLimited(r, maxDB, "apk database")
 	if err != nil {
-		return nil, fmt.Errorf("read apk database: %w", err)
-	}
-	if len(data) > maxDB {
-		return nil, errors.New("apk database larger than 64 MiB")
+		return nil, err
 	}
 	var out []Package
 	var cur Package

@@ -3,7 +3,6 @@ package inventory
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,12 +16,9 @@ import (
 // no Status and are installed (in a file where other paragraphs have a
 // Status, a paragraph without one is not). A malformed line is an error.
 func ParseDpkg(r io.Reader, namespace string) ([]Package, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxDB+1))
+	data, err := readLimited(r, maxDB, "dpkg status")
 	if err != nil {
-		return nil, fmt.Errorf("read dpkg status: %w", err)
-	}
-	if len(data) > maxDB {
-		return nil, errors.New("dpkg status larger than 64 MiB")
+		return nil, err
 	}
 	var out []Package
 	var noStatus []bool // per package: had no Status field

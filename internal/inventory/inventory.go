@@ -4,6 +4,8 @@
 package inventory
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -56,3 +58,15 @@ func (inv *Inventory) Filter(types []string) {
 
 // OSTypes are the package types that are OS packages (the default filter).
 var OSTypes = []string{"apk", "deb", "rpm"}
+
+// readLimited reads a whole database or document of kind, at most limit bytes.
+func readLimited(r io.Reader, limit int64, kind string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", kind, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s larger than %d MiB", kind, limit>>20)
+	}
+	return data, nil
+}

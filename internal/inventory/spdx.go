@@ -43,12 +43,9 @@ type spdxDoc struct {
 // "pkg:github/wolfi-dev/os@…#<origin>.yaml" purl, on the package itself or
 // on the package it is DESCRIBED_BY (as apko writes them).
 func ParseSPDX(r io.Reader) ([]Package, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSBOM+1))
+	data, err := readLimited(r, maxSBOM, "SBOM")
 	if err != nil {
-		return nil, fmt.Errorf("read SBOM: %w", err)
-	}
-	if len(data) > maxSBOM {
-		return nil, errors.New("SBOM larger than 64 MiB")
+		return nil, err
 	}
 	var doc spdxDoc
 	if err := json.Unmarshal(data, &doc); err != nil {

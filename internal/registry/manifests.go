@@ -100,24 +100,12 @@ func (c *Client) Blob(ctx context.Context, repo name.Repository, digest v1.Hash)
 			return b, nil
 		}
 	}
-	hc, err := c.HTTPClient(ctx, repo)
+	body, err := c.OpenBlob(ctx, repo, digest)
 	if err != nil {
 		return nil, err
 	}
-	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, RequestError(repo.RegistryStr(), err)
-	}
-	if err := c.CheckResponse(resp, repo.RepositoryStr()); err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBlobSize+1))
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, maxBlobSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read blob %s: %w", digest, err)
 	}
