@@ -158,6 +158,9 @@ func (d *Differ) secdbFindings(ctx context.Context, imgs *[2]Image, opts Options
 		return []string{fmt.Sprintf("vulnerabilities not checked: no known secdb for distro %q; pass --secdb URL", distro)}, nil
 	}
 	db, err := d.SecDB.Load(ctx, url)
+	if errors.Is(err, vuln.ErrMalformed) {
+		return nil, err // a broken database is an error, not a warning
+	}
 	if err != nil {
 		return []string{fmt.Sprintf("vulnerabilities not checked: %v", err)}, nil
 	}

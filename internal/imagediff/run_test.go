@@ -167,11 +167,14 @@ func TestDiffErrorsAndWarnings(t *testing.T) {
 	if err != nil || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "vulnerabilities not checked") || len(r.Changed) != 2 {
 		t.Fatalf("%v %+v", err, r)
 	}
+	malformed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"packages": 7}`)) }))
+	defer malformed.Close()
 	cases := []struct {
 		from, to string
 		opts     imagediff.Options
 		want     string
 	}{
+		{ref + "~1", ref, imagediff.Options{Platform: amd.Platform, Vulns: "secdb", SecDBURL: malformed.URL}, "malformed secdb"},
 		{ref + "~5", ref, amd, "has only 2 builds"},
 		{ref, ref, imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: "s390x"}, PlatformSet: true}, "has no linux/s390x image (it has linux/amd64)"},
 		{f.Reg.Ref(f.Repo, "") + "@sha256:" + strings.Repeat("0", 64), ref, amd, "not found"},

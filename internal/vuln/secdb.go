@@ -19,6 +19,9 @@ var SecDBURLs = map[string]string{
 	"chainguard": "https://packages.cgr.dev/chainguard/security.json",
 }
 
+// ErrMalformed marks a security database that is not valid.
+var ErrMalformed = errors.New("malformed secdb")
+
 // maxSecDB bounds a security database read into memory.
 const maxSecDB = 256 << 20
 
@@ -42,10 +45,10 @@ func ParseSecDB(r io.Reader) (*SecDB, error) {
 		Packages json.RawMessage `json:"packages"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("malformed secdb JSON: %w", err)
+		return nil, fmt.Errorf("%w: invalid JSON: %v", ErrMalformed, err)
 	}
 	if doc.Packages == nil {
-		return nil, errors.New(`malformed secdb: no "packages" field`)
+		return nil, fmt.Errorf(`%w: no "packages" field`, ErrMalformed)
 	}
 	var pkgs []struct {
 		Pkg struct {
@@ -56,13 +59,13 @@ func ParseSecDB(r io.Reader) (*SecDB, error) {
 	// Alpine's feeds write an empty list as {} (PHP's json_encode).
 	if string(doc.Packages) != "{}" {
 		if err := json.Unmarshal(doc.Packages, &pkgs); err != nil {
-			return nil, fmt.Errorf(`malformed secdb: "packages" is not a list: %w`, err)
+			return nil, fmt.Errorf(`%w: "packages" is not a list: %v`, ErrMalformed, err)
 		}
 	}
 	db := &SecDB{Fixes: map[string]map[string][]string{}}
 	for i, p := range pkgs {
 		if p.Pkg.Name == "" {
-			return nil, fmt.Errorf("malformed secdb: package %d has no name", i)
+			return nil, fmt.Errorf("%w: package %d has no name", ErrMalformed, i)
 		}
 		fixes := db.Fixes[p.Pkg.Name]
 		if fixes == nil {
@@ -75,7 +78,7 @@ func ParseSecDB(r io.Reader) (*SecDB, error) {
 			}
 			var entries []string
 			if err := json.Unmarshal(raw, &entries); err != nil {
-				return nil, fmt.Errorf("malformed secdb: %s %s: want a list of IDs", p.Pkg.Name, version)
+				return nil, fmt.Errorf("%w: %s %s: want a list of IDs", ErrMalformed, p.Pkg.Name, version)
 			}
 			for _, e := range entries {
 				fixes[version] = append(fixes[version], advisoryIDs(e)...)
