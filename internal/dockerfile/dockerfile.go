@@ -75,6 +75,17 @@ func Find(src []byte) (*File, error) {
 	}
 	s := newScanner(src, res.EscapeToken)
 	f := &File{}
+	// Every stage name, for COPY --from and --mount from=, which may name a
+	// stage defined later (buildkit registers all stages first). FROM only
+	// sees the stages defined before it.
+	allStages := map[string]bool{}
+	for _, n := range res.AST.Children {
+		if strings.EqualFold(n.Value, "from") {
+			if name := stageName(n); name != "" {
+				allStages[name] = true
+			}
+		}
+	}
 	stages := map[string]bool{}
 	globalArgs := map[string]*argDef{}
 	var argOrder []string
@@ -95,39 +106,11 @@ func Find(src []byte) (*File, error) {
 			}
 		case "from":
 			seenFrom = true
-			w, words, ok := s.instructionWord(n.StartLine, func(w string) bool { return strings.HasPrefix(w, "--") })
-			if !ok {
-				f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: nodeArg(n), Reason: "reference not found in the source text"})
-				continue
-			}
-			if len(words) >= 2 && strings.EqualFold(words[0], "as") {
-				stages[strings.ToLower(words[1])] = true
-			}
-			platform := flagValue(n.Flags, "platform")
-			text := w.text
-			lower := strings.ToLower(text)
-			switch {
-			case lower == "scratch":
-				// not an image
-			case stages[lower]:
-				// an earlier stage
-			case strings.Contains(text, "$"):
-				name, whole := wholeVariable(text)
-				def, known := globalArgs[name]
-				switch {
-				case whole && known && def.value != "" && !strings.Contains(def.value, "$"):
-					usedArgs[name] = append(usedArgs[name], n.StartLine)
-				case whole && known && def.value == "":
-					f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "ARG " + name + " has no default value"})
-				default:
-					f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "contains unresolved variables"})
-				}
-			default:
-				if !w.contiguous {
-					f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "reference is split across continuation lines"})
-					continue
-				}
-				f.Refs = append(f.Refs, s.ref(From, w, platform))
+			f.addFrom(s, n, stages, globalArgs, usedArgs)
+			// The stage's own name counts only after its FROM: in
+			// "FROM alpine AS alpine" the image is an image.
+			if name := stageName(n); name != "" {
+				stages[name] = true
 			}
 		case "copy", "add":
 			for _, w := range s.flagWords(n.StartLine) {
@@ -135,7 +118,7 @@ func Find(src []byte) (*File, error) {
 				if !ok {
 					continue
 				}
-				f.addFlagRef(s, CopyFrom, w, len("--from="), val, stages)
+				f.addFlagRef(s, CopyFrom, w, len("--from="), val, allStages)
 			}
 		case "run":
 			for _, w := range s.flagWords(n.StartLine) {
@@ -145,8 +128,9 @@ func Find(src []byte) (*File, error) {
 				}
 				off := len("--mount=")
 				for _, field := range strings.Split(spec, ",") {
-					if val, ok := strings.CutPrefix(field, "from="); ok {
-						f.addFlagRef(s, MountFrom, w, off+len("from="), val, stages)
+					// buildkit lowercases mount keys: From= is from=.
+					if key, val, ok := strings.Cut(field, "="); ok && strings.EqualFold(key, "from") {
+						f.addFlagRef(s, MountFrom, w, off+len(key)+1, val, allStages)
 					}
 					off += len(field) + 1
 				}
@@ -167,6 +151,51 @@ func Find(src []byte) (*File, error) {
 	}
 	slices.SortStableFunc(f.Refs, func(a, b Ref) int { return a.Start - b.Start })
 	return f, nil
+}
+
+// stageName is the lower-cased "AS name" of a FROM node, or "".
+func stageName(n *parser.Node) string {
+	var words []string
+	for w := n.Next; w != nil; w = w.Next {
+		words = append(words, w.Value)
+	}
+	if len(words) >= 3 && strings.EqualFold(words[1], "as") {
+		return strings.ToLower(words[2])
+	}
+	return ""
+}
+
+// addFrom classifies the image of a FROM instruction.
+func (f *File) addFrom(s *scanner, n *parser.Node, stages map[string]bool, globalArgs map[string]*argDef, usedArgs map[string][]int) {
+	w, _, ok := s.instructionWord(n.StartLine, func(w string) bool { return strings.HasPrefix(w, "--") })
+	if !ok {
+		f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: nodeArg(n), Reason: "reference not found in the source text"})
+		return
+	}
+	platform := flagValue(n.Flags, "platform")
+	text := w.text
+	lower := strings.ToLower(text)
+	switch {
+	case lower == "scratch", stages[lower]:
+		// not an image, or an earlier stage
+	case strings.Contains(text, "$"):
+		name, whole := wholeVariable(text)
+		def, known := globalArgs[name]
+		switch {
+		case whole && known && def.value != "" && stages[strings.ToLower(def.value)]:
+			// the ARG's default names a stage: nothing to pin
+		case whole && known && def.value != "" && !strings.Contains(def.value, "$"):
+			usedArgs[name] = append(usedArgs[name], n.StartLine)
+		case whole && known && def.value == "":
+			f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "ARG " + name + " has no default value"})
+		default:
+			f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "contains unresolved variables"})
+		}
+	case !w.contiguous:
+		f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "reference is split across continuation lines"})
+	default:
+		f.Refs = append(f.Refs, s.ref(From, w, platform))
+	}
 }
 
 func (f *File) addFlagRef(s *scanner, kind Kind, w word, off int, val string, stages map[string]bool) {

@@ -58,9 +58,15 @@ func TestPinCases(t *testing.T) {
 		{"case of stage ref", "FROM a:1 AS Build\nFROM build\n", "FROM a:1" + D + " AS Build\nFROM build\n", nil},
 		{"split reference", "FROM ubu\\\nntu:22.04\n", "FROM ubu\\\nntu:22.04\n", []string{"ubuntu:22.04"}},
 		{"onbuild ignored", "FROM a:1\nONBUILD FROM b:2\n", "FROM a:1" + D + "\nONBUILD FROM b:2\n", nil},
+		{"stage named after its image", "FROM alpine AS alpine\nFROM golang:1 AS Golang\nFROM alpine\n", "FROM alpine" + D + " AS alpine\nFROM golang:1" + D + " AS Golang\nFROM alpine\n", nil},
+		{"copy from a later stage", "FROM golang:1.22\nCOPY --from=assets /a /b\nRUN --mount=from=assets,target=/x true\nFROM node:20 AS assets\n",
+			"FROM golang:1.22" + D + "\nCOPY --from=assets /a /b\nRUN --mount=from=assets,target=/x true\nFROM node:20" + D + " AS assets\n", nil},
+		{"arg default names a stage", "ARG VARIANT=prod\nFROM golang:1 AS prod\nFROM ${VARIANT}\n", "ARG VARIANT=prod\nFROM golang:1" + D + " AS prod\nFROM ${VARIANT}\n", nil},
+		{"mount key case", "FROM a:1\nRUN --mount=type=bind,From=busybox:1.36,target=/b true\n", "FROM a:1" + D + "\nRUN --mount=type=bind,From=busybox:1.36" + D + ",target=/b true\n", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			checkPinProperty(t, []byte(tc.in))
 			got, f := pinAll(t, tc.in)
 			if got != tc.want {
 				t.Errorf("got\n%q\nwant\n%q", got, tc.want)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -52,6 +54,7 @@ func checkPinProperty(t *testing.T, src []byte) bool {
 	if b, a := before.AST.Dump(), strings.ReplaceAll(after.AST.Dump(), digest, ""); b != a {
 		t.Fatalf("instructions changed:\nbefore %s\nafter  %s", b, a)
 	}
+	checkInstructions(t, before, after)
 	// Idempotent.
 	f2, err := Find(out)
 	if err != nil {
@@ -161,4 +164,80 @@ func FuzzPin(f *testing.F) {
 		}
 		checkPinProperty(t, src)
 	})
+}
+
+// checkInstructions compares what buildkit builds from both files: each
+// stage's base, each COPY --from and each global ARG default may only gain
+// the digest, and only where it names an image (not a stage, scratch or a
+// variable); heredoc bodies are unchanged.
+func checkInstructions(t *testing.T, before, after *parser.Result) {
+	t.Helper()
+	for i, n := range before.AST.Children {
+		m := after.AST.Children[i]
+		if len(n.Heredocs) != len(m.Heredocs) {
+			t.Fatalf("line %d: heredocs changed", n.StartLine)
+		}
+		for j := range n.Heredocs {
+			if n.Heredocs[j].Content != m.Heredocs[j].Content {
+				t.Fatalf("line %d: heredoc body changed", n.StartLine)
+			}
+		}
+	}
+	bs, bargs, err1 := instructions.Parse(before.AST, nil)
+	as, aargs, err2 := instructions.Parse(after.AST, nil)
+	if (err1 == nil) != (err2 == nil) {
+		t.Fatalf("instructions.Parse: before %v, after %v", err1, err2)
+	}
+	if err1 != nil {
+		return
+	}
+	stages := map[string]bool{}
+	for _, st := range bs {
+		if st.Name != "" {
+			stages[strings.ToLower(st.Name)] = true
+		}
+	}
+	same := func(what, b, a string, mayPin bool) {
+		if a == b {
+			return
+		}
+		if a != b+digest || !mayPin {
+			t.Fatalf("%s: %q became %q", what, b, a)
+		}
+	}
+	earlier := map[string]bool{}
+	for i, st := range bs {
+		base := strings.ToLower(st.BaseName)
+		same("FROM", st.BaseName, as[i].BaseName, !earlier[base] && base != "scratch" && !strings.Contains(base, "$"))
+		if st.Name != "" {
+			earlier[strings.ToLower(st.Name)] = true
+		}
+		for j, c := range st.Commands {
+			if cp, ok := c.(*instructions.CopyCommand); ok {
+				acp := as[i].Commands[j].(*instructions.CopyCommand)
+				_, numeric := strconv.Atoi(cp.From)
+				same("COPY --from", cp.From, acp.From, cp.From != "" && !stages[strings.ToLower(cp.From)] && numeric != nil && !strings.Contains(cp.From, "$"))
+			}
+		}
+	}
+	for i, a := range bargs {
+		for j, kv := range a.Args {
+			b, c := "", ""
+			if kv.Value != nil {
+				b = *kv.Value
+			}
+			if v := aargs[i].Args[j].Value; v != nil {
+				c = *v
+			}
+			b, c = unquote(b), unquote(c)
+			same("ARG "+kv.Key, b, c, !stages[strings.ToLower(b)])
+		}
+	}
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
 }

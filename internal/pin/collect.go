@@ -5,17 +5,29 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // IsDockerfileName reports whether a file name looks like a Dockerfile:
-// Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile(.*).
+// Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile(.*),
+// with their case as written ("dockerfile.go" is Go), and not the usual
+// companions of a Dockerfile (Dockerfile.md, Dockerfile.dockerignore, …).
 func IsDockerfileName(base string) bool {
-	lower := strings.ToLower(base)
-	return lower == "dockerfile" || lower == "containerfile" ||
-		strings.HasPrefix(lower, "dockerfile.") || strings.HasPrefix(lower, "containerfile.") ||
-		strings.HasSuffix(lower, ".dockerfile")
+	switch {
+	case base == "Dockerfile" || base == "Containerfile":
+		return true
+	case strings.HasSuffix(base, ".Dockerfile") || strings.HasSuffix(base, ".dockerfile"):
+		return true
+	case strings.HasPrefix(base, "Dockerfile.") || strings.HasPrefix(base, "Containerfile."):
+		ext := strings.ToLower(filepath.Ext(base))
+		return !slices.Contains(notDockerfiles, ext)
+	}
+	return false
 }
+
+// notDockerfiles are extensions of files named like Dockerfile.* that are not.
+var notDockerfiles = []string{".md", ".txt", ".dockerignore", ".go", ".json", ".yaml", ".yml", ".orig", ".rej", ".bak", ".swp", ".sh", ".lock"}
 
 // skipDir names directories never walked: VCS data and vendored code.
 func skipDir(name string) bool {

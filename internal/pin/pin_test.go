@@ -232,7 +232,8 @@ func TestFailuresWriteNothing(t *testing.T) {
 func TestCollect(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"Dockerfile", "a/Dockerfile.prod", "b/app.Dockerfile", "b/x.dockerfile", "c/Containerfile",
-		".git/Dockerfile", "vendor/x/Dockerfile", "node_modules/Dockerfile", ".hidden/Dockerfile", "d/README", "skip/Dockerfile"} {
+		".git/Dockerfile", "vendor/x/Dockerfile", "node_modules/Dockerfile", ".hidden/Dockerfile", "d/README", "skip/Dockerfile",
+		"e/dockerfile.go", "e/Dockerfile.md", "e/Dockerfile.dockerignore", "e/dockerfile"} {
 		write(t, dir, f, "FROM a\n")
 	}
 	got, err := Collect([]string{dir}, []string{"skip"})
