@@ -208,7 +208,8 @@ func readFile(path string) (authFile, error) {
 			c.Username, c.Secret = "<token>", e.IdentityToken
 		}
 		if c.Username == "" || c.Secret == "" {
-			return authFile{}, fmt.Errorf("%s: %s: the entry for %q has no credentials", FileVar, path, k)
+			// docker writes empty entries when a credsStore holds the secret.
+			continue
 		}
 		host := Hostname(k)
 		if _, dup := f.entries[host]; !dup {

@@ -104,7 +104,6 @@ func TestMalformed(t *testing.T) {
 		{"bad JSON", "", `{"auths": {"r.io": ` + secret, "is not a docker config file"},
 		{"bad base64", "", `{"auths":{"r.io":{"auth":"!!` + secret + `"}}}`, `"auth" of "r.io" is not base64`},
 		{"no colon", "", `{"auths":{"r.io":{"auth":"` + b64(secret) + `"}}}`, "not base64(USERNAME:PASSWORD)"},
-		{"empty entry", "", `{"auths":{"r.io":{}}}`, `entry for "r.io" has no credentials`},
 		{"missing file", "", "MISSING", "no such file"},
 	}
 	for _, tc := range cases {
@@ -126,5 +125,16 @@ func TestMalformed(t *testing.T) {
 				t.Errorf("error leaks the secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestEmptyEntriesAreSkipped(t *testing.T) {
+	// docker writes empty entries when a credsStore holds the secret.
+	t.Setenv(FileVar, writeFile(t, `{"auths":{"https://index.docker.io/v1/":{},"r.io":{"auth":"`+b64("u:p")+`"}}}`))
+	if c, err := (Sources{}).Get("r.io"); err != nil || c.Username != "u" {
+		t.Errorf("with an empty entry: %+v %v", c, err)
+	}
+	if _, err := (Sources{}).Get("docker.io"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("empty entry: %v", err)
 	}
 }

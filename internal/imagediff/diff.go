@@ -94,14 +94,16 @@ func index(ps []inventory.Package) map[string]inventory.Package {
 	return m
 }
 
-// Vulns compares findings by advisory ID: added affect only the current
-// image; removed (fixed) affected only the previous one.
+// Vulns compares findings by advisory and origin package: added affect the
+// current image only; removed (fixed) affected the previous one only. A CVE
+// fixed in openssl but still open in curl is both fixed and still present.
 func Vulns(from, to []vuln.Finding) (added, removed []vuln.Finding) {
 	ids := func(fs []vuln.Finding) map[string]vuln.Finding {
 		m := map[string]vuln.Finding{}
 		for _, f := range fs {
-			if _, ok := m[f.ID]; !ok {
-				m[f.ID] = f
+			k := f.ID + " " + f.Origin
+			if _, ok := m[k]; !ok {
+				m[k] = f
 			}
 		}
 		return m
@@ -117,7 +119,12 @@ func Vulns(from, to []vuln.Finding) (added, removed []vuln.Finding) {
 			removed = append(removed, f)
 		}
 	}
-	byID := func(a, b vuln.Finding) int { return strings.Compare(a.ID, b.ID) }
+	byID := func(a, b vuln.Finding) int {
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Origin, b.Origin)
+	}
 	slices.SortFunc(added, byID)
 	slices.SortFunc(removed, byID)
 	return added, removed
@@ -125,14 +132,15 @@ func Vulns(from, to []vuln.Finding) (added, removed []vuln.Finding) {
 
 // Empty reports whether nothing differs.
 func (r *Result) Empty() bool {
-	return len(r.Added)+len(r.Removed)+len(r.Changed)+len(r.VulnsAdded)+len(r.VulnsRemoved)+len(r.Config) == 0
+	return len(r.Added)+len(r.Removed)+len(r.Changed)+len(r.VulnsAdded)+len(r.VulnsRemoved)+len(r.Config) == 0 &&
+		r.From.Digest == r.To.Digest
 }
 
 // FixedBy returns the advisories a package change fixes (for summaries).
 func (r *Result) FixedBy(c Change) []string {
 	var ids []string
 	for _, f := range r.VulnsRemoved {
-		if f.Origin == c.Previous.Origin || f.Package == c.Previous.Name {
+		if (f.Origin == c.Previous.Origin || f.Package == c.Previous.Name) && !slices.Contains(ids, f.ID) {
 			ids = append(ids, f.ID)
 		}
 	}

@@ -188,6 +188,14 @@ func TestDiffErrorsAndWarnings(t *testing.T) {
 	}
 }
 
+func TestSharedCVEIsFixedPerPackage(t *testing.T) {
+	f := func(id, origin string) vuln.Finding { return vuln.Finding{ID: id, Package: origin, Origin: origin} }
+	added, removed := imagediff.Vulns([]vuln.Finding{f("CVE-1", "openssl"), f("CVE-1", "curl")}, []vuln.Finding{f("CVE-1", "curl"), f("CVE-2", "go")})
+	if len(removed) != 1 || removed[0].Origin != "openssl" || len(added) != 1 || added[0].ID != "CVE-2" {
+		t.Errorf("added %+v removed %+v", added, removed)
+	}
+}
+
 func TestPackagesAndConfig(t *testing.T) {
 	p := func(n, v string) inventory.Package {
 		return inventory.Package{Name: n, Version: v, Type: "deb", Namespace: "debian"}
