@@ -277,3 +277,67 @@ func TestDedupAcrossFiles(t *testing.T) {
 		t.Errorf("changes %d resolved %d, requests %+v; want 200 changes from 20 HEADs and 20 tokens", len(p.Changes()), p.Resolved, c)
 	}
 }
+
+func TestWriteKeepsModeAndOwnerAndRollsBack(t *testing.T) {
+	dir := t.TempDir()
+	a := write(t, dir, "a/Dockerfile", "FROM a:1\n")
+	b := write(t, dir, "b/Dockerfile", "FROM b:1\n")
+	if err := os.Chmod(a, os.ModeSetgid|0o750); err != nil { // setgid kept
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(a, 1234, 5678); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := func() *Plan {
+		p := &Plan{}
+		for _, path := range []string{a, b} {
+			fp, err := readFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp.New = append(append([]byte(nil), fp.Old...), "# pinned\n"...)
+			fp.Changes = []Change{{File: path, Line: 1}}
+			p.Files = append(p.Files, fp)
+		}
+		return p
+	}
+	if err := plan().Write(); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(a)
+	if fi.Mode()&os.ModeSetgid == 0 || fi.Mode().Perm() != 0o750 {
+		t.Errorf("mode = %v", fi.Mode())
+	}
+	if os.Geteuid() == 0 {
+		if uid, gid := ownerOf(t, a); uid != 1234 || gid != 5678 {
+			t.Errorf("owner = %d:%d", uid, gid)
+		}
+	}
+	// A rename that fails half-way (the second target became a directory)
+	// puts the first file back.
+	p := plan()
+	if err := os.Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.Files[1].Old = nil // skip the "changed on disk" check for the directory
+	p.Files[1].Target = b
+	before := read(t, a)
+	err := p.Write()
+	if err == nil {
+		t.Fatal("write into a directory succeeded")
+	}
+	if got := read(t, a); got != before {
+		t.Errorf("first file not restored: %q", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*", ".*cgpin*")); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
+	}
+}

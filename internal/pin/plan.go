@@ -293,7 +293,8 @@ func readFile(path string) (*FilePlan, error) {
 	if err != nil {
 		return nil, &LocatedError{File: path, Err: unwrapPathError(err)}
 	}
-	return &FilePlan{Path: path, Target: target, Mode: fi.Mode().Perm(), Old: data}, nil
+	mode := fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
+	return &FilePlan{Path: path, Target: target, Mode: mode, Old: data}, nil
 }
 
 func unwrapPathError(err error) error {

@@ -39,14 +39,32 @@ func (p *Plan) Write() error {
 		}
 		return errors.Join(errs...)
 	}
-	var renameErrs []error
 	for i, f := range changed {
 		if err := os.Rename(tmps[i], f.Target); err != nil {
-			_ = os.Remove(tmps[i])
-			renameErrs = append(renameErrs, &LocatedError{File: f.Path, Err: err})
+			for _, tmp := range tmps[i:] {
+				_ = os.Remove(tmp)
+			}
+			return errors.Join(&LocatedError{File: f.Path, Err: err}, rollback(changed[:i]))
 		}
 	}
-	return errors.Join(renameErrs...)
+	return nil
+}
+
+// rollback puts back the files already replaced when a later rename failed,
+// so that a failed run leaves every file as it was.
+func rollback(done []*FilePlan) error {
+	var errs []error
+	for _, f := range done {
+		tmp, err := writeTemp(f, f.Old)
+		if err == nil {
+			err = os.Rename(tmp, f.Target)
+		}
+		if err != nil {
+			_ = os.Remove(tmp)
+			errs = append(errs, &LocatedError{File: f.Path, Err: fmt.Errorf("could not restore it after the failure: %w", err)})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func stage(f *FilePlan) (string, error) {
@@ -58,6 +76,12 @@ func stage(f *FilePlan) (string, error) {
 	if string(cur) != string(f.Old) {
 		return "", fmt.Errorf("changed on disk while pinning; run again")
 	}
+	return writeTemp(f, f.New)
+}
+
+// writeTemp writes data to a new temporary file beside f's target with the
+// target's mode (and owner, where we may set it), synced to disk.
+func writeTemp(f *FilePlan, data []byte) (string, error) {
 	dir, base := filepath.Split(f.Target)
 	tmp, err := os.CreateTemp(dir, "."+base+".cgpin-*")
 	if err != nil {
@@ -69,7 +93,11 @@ func stage(f *FilePlan) (string, error) {
 		os.Remove(name)
 		return "", err
 	}
-	if _, err := tmp.Write(f.New); err != nil {
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err)
+	}
+	// Owner first: chown clears the setuid and setgid bits.
+	if err := sameOwner(tmp, f.Target); err != nil {
 		return fail(err)
 	}
 	if err := tmp.Chmod(f.Mode); err != nil {
