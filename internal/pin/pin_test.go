@@ -282,13 +282,13 @@ func TestWriteKeepsModeAndOwnerAndRollsBack(t *testing.T) {
 	dir := t.TempDir()
 	a := write(t, dir, "a/Dockerfile", "FROM a:1\n")
 	b := write(t, dir, "b/Dockerfile", "FROM b:1\n")
-	if err := os.Chmod(a, os.ModeSetgid|0o750); err != nil { // setgid kept
-		t.Fatal(err)
-	}
 	if os.Geteuid() == 0 {
 		if err := os.Chown(a, 1234, 5678); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.Chmod(a, os.ModeSetgid|0o750); err != nil { // after chown, which clears it
+		t.Fatal(err)
 	}
 	plan := func() *Plan {
 		p := &Plan{}
