@@ -61,12 +61,16 @@ func summarise(ctx context.Context, dockerCLI command.Cli, client *registry.Clie
 	for i := range end {
 		refs[i] = tag.Context().Digest(all[i].Digest.String()).String()
 	}
-	results, err := newDiffer(dockerCLI, client, opts).Chain(ctx, refs, summaryOptions(platform))
-	if err != nil {
+	results, errs := newDiffer(dockerCLI, client, opts).Chain(ctx, refs, summaryOptions(platform))
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	for i, r := range results {
+		if errs[i] != nil {
+			out[all[i].Digest.String()] = "cannot summarise: " + errs[i].Error()
+			continue
+		}
 		out[all[i].Digest.String()] = r.Summary()
 	}
 	if end == len(all) && end > 0 {
@@ -105,10 +109,14 @@ func explainChanges(ctx context.Context, dockerCLI command.Cli, client *registry
 			mu.Unlock()
 			if !ok {
 				r, err := d.Diff(gctx, from, to, dopts)
-				if err != nil {
-					return fmt.Errorf("explain %s: %w", loc, err)
+				switch {
+				case gctx.Err() != nil:
+					return gctx.Err()
+				case err != nil:
+					s = "cannot explain: " + err.Error() // the pin itself still stands
+				default:
+					s = r.Summary()
 				}
-				s = r.Summary()
 			}
 			mu.Lock()
 			done[key], out[loc] = s, s

@@ -151,3 +151,16 @@ func TestPinExplain(t *testing.T) {
 	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{df}, update: true, explain: true, format: "markdown", dryRun: true, jobs: 8}))
 	assert.Assert(t, strings.Contains(out.String(), "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
 }
+
+func TestHistoryChangesSurviveABuildWithoutPackages(t *testing.T) {
+	f := newDiffFixture(t)
+	t.Setenv("CGHISTORY_SECDB", f.secdb)
+	b3 := f.s.PushLayers(t, "chainguard/app", "latest", now.Add(-3600e9), "linux/amd64", registrytest.Layer{"app": "static binary"})
+	cli, out, _ := newTestCLI(t, `{}`)
+	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), changes: true,
+		platform: "linux/amd64", format: "{{.Digest}} {{.Changes}}", noTrunc: true}))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	assert.Equal(t, len(lines), 3)
+	assert.Assert(t, strings.HasPrefix(lines[0], b3.String()+" cannot summarise: ") && strings.Contains(lines[0], "no package inventory found"), lines[0])
+	assert.Assert(t, strings.HasPrefix(lines[1], f.b2+" libssl3 3.4.0-r0→3.4.0-r1"), lines[1])
+}

@@ -2,6 +2,7 @@ package imagediff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,33 +46,37 @@ func (r *Result) Summary() string {
 }
 
 // Chain compares each build with the one before it: refs are newest first,
-// and the result i compares refs[i+1] (previous) with refs[i] (current).
-// Every image is resolved and inventoried once, concurrently.
-func (d *Differ) Chain(ctx context.Context, refs []string, opts Options) ([]*Result, error) {
+// and result i compares refs[i+1] (previous) with refs[i] (current). Every
+// image is resolved and inventoried once, concurrently. A pair that cannot
+// be compared (an image without packages, a build deleted since) has a nil
+// result and its error in errs; the others are still compared.
+func (d *Differ) Chain(ctx context.Context, refs []string, opts Options) (results []*Result, errs []error) {
 	imgs := make([]Image, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
+	imgErrs := make([]error, len(refs))
+	var g errgroup.Group
 	g.SetLimit(8)
 	for i, s := range refs {
 		g.Go(func() error {
-			img, err := d.image(gctx, s, opts)
-			imgs[i] = img
-			return err
+			imgs[i], imgErrs[i] = d.image(ctx, s, opts)
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	var out []*Result
+	_ = g.Wait()
 	for i := 0; i+1 < len(imgs); i++ {
+		if err := errors.Join(imgErrs[i], imgErrs[i+1]); err != nil {
+			results, errs = append(results, nil), append(errs, err)
+			continue
+		}
 		pair := [2]Image{imgs[i+1], imgs[i]}
 		warnings, err := d.findings(ctx, &pair, opts)
 		if err != nil {
-			return nil, err
+			results, errs = append(results, nil), append(errs, err)
+			continue
 		}
 		r := Compare(pair[0], pair[1])
 		r.Warnings = warnings
 		r.VulnsChecked = opts.Vulns != "none" && len(warnings) == 0
-		out = append(out, r)
+		results, errs = append(results, r), append(errs, nil)
 	}
-	return out, nil
+	return results, errs
 }
