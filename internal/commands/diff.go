@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -21,9 +22,18 @@ import (
 
 // Exit codes of docker cgdiff.
 const (
-	exitDifferent = 1 // --exit-code / --exit-on found what it gates on
-	exitError     = 2 // the comparison failed
+	exitDifferent = 1   // --exit-code / --exit-on found what it gates on
+	exitError     = 2   // the comparison failed
+	exitUsage     = 125 // bad flags, as docker exits for them
 )
+
+// errUsage marks invalid flag values.
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string   { return e.msg }
+func (e usageError) Is(t error) bool { return t == errUsage }
 
 type diffOptions struct {
 	from, to string
@@ -89,6 +99,9 @@ func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error
 	if dockerCLI.Err().IsTerminal() {
 		fmt.Fprint(dockerCLI.Err(), "\r\x1b[K") // clear the progress line
 	}
+	if errors.Is(err, errUsage) {
+		return cli.StatusError{StatusCode: exitUsage, Status: err.Error()}
+	}
 	if err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
@@ -106,14 +119,14 @@ func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error
 func compare(ctx context.Context, dockerCLI command.Cli, opts diffOptions) (*imagediff.Result, error) {
 	for _, k := range opts.exitOn {
 		if !slices.Contains([]string{"package", "vulnerability", "config"}, k) {
-			return nil, fmt.Errorf("--exit-on %q: want package, vulnerability or config", k)
+			return nil, usageError{fmt.Sprintf("--exit-on %q: want package, vulnerability or config", k)}
 		}
 	}
 	if !slices.Contains([]string{"secdb", "grype", "none"}, opts.vulns) {
-		return nil, fmt.Errorf("--vulns %q: want secdb, grype or none", opts.vulns)
+		return nil, usageError{fmt.Sprintf("--vulns %q: want secdb, grype or none", opts.vulns)}
 	}
 	if !slices.Contains([]string{inventory.SourceAuto, inventory.SourceSBOM, inventory.SourceLayers}, opts.source) {
-		return nil, fmt.Errorf("--source %q: want auto, sbom or layers", opts.source)
+		return nil, usageError{fmt.Sprintf("--source %q: want auto, sbom or layers", opts.source)}
 	}
 	dopts := imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Source: opts.source,
 		Types: opts.types, Vulns: opts.vulns, SecDBURL: opts.secdb, Grype: vuln.Grype}
@@ -123,7 +136,7 @@ func compare(ctx context.Context, dockerCLI command.Cli, opts diffOptions) (*ima
 	if opts.platform != "" {
 		p, err := parsePlatform(opts.platform)
 		if err != nil {
-			return nil, err
+			return nil, usageError{err.Error()}
 		}
 		dopts.Platform, dopts.PlatformSet = *p, true
 	}
