@@ -144,6 +144,23 @@ func TestUpdateAtAndCooldown(t *testing.T) {
 	if got := read(t, df); !strings.Contains(got, ref+"@"+mid.Digest.String()) {
 		t.Fatalf("--cooldown: %q", got)
 	}
+	// --update --cooldown never moves a pin back: pinned to the newest
+	// build, a 3-day cooldown leaves it alone.
+	if _, err := run(t, resolver(t), Options{Update: true}, df); err != nil {
+		t.Fatal(err)
+	}
+	r = resolver(t)
+	r.Cooldown = 3 * 24 * time.Hour
+	p, err = run(t, r, Options{Update: true}, df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, df); !strings.Contains(got, ref+"@"+cur.Digest.String()) || len(p.Changes()) != 0 {
+		t.Fatalf("--cooldown moved a newer pin back: %q", got)
+	}
+	if !strings.Contains(fmt.Sprint(p.Notes), "not moved back") {
+		t.Errorf("notes = %+v", p.Notes)
+	}
 	// Before the first build there is nothing to pin to.
 	r = resolver(t)
 	r.At = now.Add(-30 * 24 * time.Hour)

@@ -201,8 +201,17 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 
 	// Edit each file.
 	edits := map[*FilePlan][]dockerfile.Edit{}
+	keeper, _ := r.(Keeper)
 	for _, t := range todo {
 		d := digests[t.key]
+		if keeper != nil && t.ref.DigestStart >= 0 {
+			pinned, err := v1.NewHash(t.ref.Text[t.ref.DigestStart-t.ref.Start+1:])
+			if err == nil && pinned != d && keeper.Keep(t.tag, pinned, d) {
+				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text,
+					Reason: "pinned to a newer build than the cooldown allows; not moved back"})
+				continue
+			}
+		}
 		e, newText, changed := edit(t.ref, d)
 		if !changed {
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
@@ -30,6 +31,35 @@ type RegistryResolver struct {
 	// Platform pins that platform's image instead of the index.
 	Platform *v1.Platform
 	Now      func() time.Time
+
+	mu      sync.Mutex
+	history map[string][]history.Entry // tag → its history, as fetched for --at/--cooldown
+}
+
+// Keeper is a Resolver that can tell a pin to keep: with --cooldown alone,
+// a pin already on a newer build than the cooldown allows is not moved back.
+type Keeper interface {
+	Keep(tag name.Tag, pinned, candidate v1.Hash) bool
+}
+
+// Keep implements Keeper.
+func (r *RegistryResolver) Keep(tag name.Tag, pinned, candidate v1.Hash) bool {
+	if r.Cooldown <= 0 || !r.At.IsZero() {
+		return false // --at rolls back on purpose
+	}
+	r.mu.Lock()
+	entries := r.history[tag.Name()]
+	r.mu.Unlock()
+	var pinnedAt, candidateAt time.Time
+	for _, e := range entries { // newest first: the first sighting is the latest
+		if e.Digest == pinned && pinnedAt.IsZero() {
+			pinnedAt = e.UpdatedAt
+		}
+		if e.Digest == candidate && candidateAt.IsZero() {
+			candidateAt = e.UpdatedAt
+		}
+	}
+	return !pinnedAt.IsZero() && pinnedAt.After(candidateAt)
 }
 
 // ErrNoHistory means --at or --cooldown cannot be honoured for a registry.
@@ -83,15 +113,23 @@ func minTime(a, b time.Time) time.Time {
 }
 
 func (r *RegistryResolver) fromHistory(ctx context.Context, tag name.Tag, cutoff time.Time) (v1.Hash, error) {
-	entries, err := r.History.List(ctx, tag, history.Query{Until: cutoff})
+	entries, err := r.History.List(ctx, tag, history.Query{})
 	if errors.Is(err, history.ErrNotSupported) {
 		return v1.Hash{}, fmt.Errorf("%w at %s: --at and --cooldown need it to know past builds", ErrNoHistory, tag.RegistryStr())
 	}
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if len(entries) == 0 {
-		return v1.Hash{}, fmt.Errorf("%s had no build at or before %s", tag, cutoff.UTC().Format(time.RFC3339))
+	r.mu.Lock()
+	if r.history == nil {
+		r.history = map[string][]history.Entry{}
 	}
-	return entries[0].Digest, nil // newest first
+	r.history[tag.Name()] = entries
+	r.mu.Unlock()
+	for _, e := range entries { // newest first
+		if !e.UpdatedAt.After(cutoff) {
+			return e.Digest, nil
+		}
+	}
+	return v1.Hash{}, fmt.Errorf("%s had no build at or before %s", tag, cutoff.UTC().Format(time.RFC3339))
 }
