@@ -91,6 +91,24 @@ func (c *Client) CheckAccess(ctx context.Context, reg name.Registry, ref name.Re
 	} else if creds.Auth.RegistryToken != "" {
 		tr.token = creds.Auth.RegistryToken
 	}
+	if ref == nil && !isBearer(ch) {
+		// No token service: ask the registry itself whether it lets us in.
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.Scheme()+"://"+a.Host+"/v2/", nil)
+		if err != nil {
+			a.Detail = err.Error()
+			return a
+		}
+		resp, err := c.base.RoundTrip(tr.authorize(req, ""))
+		if err != nil {
+			a.Detail = (&Error{Kind: ErrUnreachable, Host: a.Host, Err: redactErr(err)}).Error()
+			return a
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			a.Detail = "the registry answered " + statusText(resp.StatusCode)
+			return a
+		}
+	}
 	if ref == nil {
 		a.OK = true
 		a.Detail = "credentials accepted"
