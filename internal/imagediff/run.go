@@ -167,6 +167,9 @@ func (d *Differ) secdbFindings(ctx context.Context, imgs *[2]Image, opts Options
 	for i := range imgs {
 		imgs[i].Findings = db.Affected(imgs[i].Inventory.Packages)
 	}
+	if stale := d.SecDB.Stale(url); stale != nil {
+		return []string{fmt.Sprintf("using the cached security database: fetching %s failed: %v", url, stale)}, nil
+	}
 	return nil, nil
 }
 
@@ -215,13 +218,19 @@ func (d *Differ) image(ctx context.Context, s string, opts Options) (Image, erro
 	if err != nil {
 		return Image{}, err
 	}
-	if m, err := v1.ParseManifest(bytes.NewReader(body)); err == nil {
-		if cfgBytes, err := d.Registry.Blob(ctx, repo, m.Config.Digest); err == nil {
-			if cf, err := v1.ParseConfigFile(bytes.NewReader(cfgBytes)); err == nil {
-				img.Config = &cf.Config
-			}
-		}
+	m, err := v1.ParseManifest(bytes.NewReader(body))
+	if err != nil {
+		return Image{}, fmt.Errorf("%s: image manifest: %w", s, err)
 	}
+	cfgBytes, err := d.Registry.Blob(ctx, repo, m.Config.Digest)
+	if err != nil {
+		return Image{}, fmt.Errorf("%s: image config: %w", s, err)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgBytes))
+	if err != nil {
+		return Image{}, fmt.Errorf("%s: malformed image config: %w", s, err)
+	}
+	img.Config = &cf.Config
 	inv, err := d.Inventory.Fetch(ctx, repo, chosen.Digest, opts.Source)
 	if err != nil {
 		return Image{}, fmt.Errorf("%s: %w", s, err)

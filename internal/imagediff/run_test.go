@@ -153,6 +153,12 @@ func TestDiffCachesAndRevalidates(t *testing.T) {
 	if f.Hits.Load() != 1 {
 		t.Errorf("secdb downloaded %d times, want 1 (then 304)", f.Hits.Load())
 	}
+	// The secdb server is gone: the cached copy is used, with a warning.
+	f.SecDB.Close()
+	r, err = differ(t, cache).Diff(context.Background(), from, to, opts)
+	if err != nil || describe(r) != want || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "using the cached security database") {
+		t.Fatalf("stale secdb: %v %+v", err, r.Warnings)
+	}
 }
 
 func TestDiffErrorsAndWarnings(t *testing.T) {

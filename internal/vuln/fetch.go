@@ -19,6 +19,14 @@ type Loader struct {
 
 	mu     sync.Mutex
 	loaded map[string]*SecDB // this run's databases, by URL
+	stale  map[string]error  // URLs served from the cache because fetching failed
+}
+
+// Stale says why the database at url came from the cache, if it did.
+func (l *Loader) Stale(url string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stale[url]
 }
 
 type cachedDB struct {
@@ -61,15 +69,23 @@ func (l *Loader) load(ctx context.Context, url string) (*SecDB, error) {
 		}
 	}
 	resp, err := l.HTTP.Do(req)
+	if err == nil && resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotModified {
+		resp.Body.Close()
+		err = fmt.Errorf("%s", resp.Status)
+	}
 	if err != nil {
+		if have { // better a day-old database than none: say so
+			if l.stale == nil {
+				l.stale = map[string]error{}
+			}
+			l.stale[url] = err
+			return ParseSecDB(bytes.NewReader(cached.Body))
+		}
 		return nil, fmt.Errorf("fetch secdb %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotModified && have:
+	if resp.StatusCode == http.StatusNotModified && have {
 		return ParseSecDB(bytes.NewReader(cached.Body))
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("fetch secdb %s: %s", url, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSecDB+1))
 	if err != nil {
