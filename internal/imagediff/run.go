@@ -143,34 +143,39 @@ func (d *Differ) findings(ctx context.Context, imgs *[2]Image, opts Options) ([]
 }
 
 func (d *Differ) secdbFindings(ctx context.Context, imgs *[2]Image, opts Options) ([]string, error) {
-	url := opts.SecDBURL
-	distro := imgs[1].Inventory.Distro
-	if distro == "" {
-		distro = imgs[0].Inventory.Distro
+	inv := imgs[1].Inventory
+	if inv.Distro == "" {
+		inv = imgs[0].Inventory
 	}
-	if url == "" {
-		url = vuln.SecDBURLs[distro]
+	urls := vuln.URLs(inv.Distro, inv.DistroVersion)
+	if opts.SecDBURL != "" {
+		urls = []string{opts.SecDBURL}
 	}
-	if url == "" {
+	if len(urls) == 0 {
 		if !hasType(imgs, "apk") {
 			return []string{"vulnerabilities not checked: the secdb covers apk-based images; use --vulns grype"}, nil
 		}
-		return []string{fmt.Sprintf("vulnerabilities not checked: no known secdb for distro %q; pass --secdb URL", distro)}, nil
+		return []string{fmt.Sprintf("vulnerabilities not checked: no known secdb for distro %q; pass --secdb URL", inv.Distro)}, nil
 	}
-	db, err := d.SecDB.Load(ctx, url)
-	if errors.Is(err, vuln.ErrMalformed) {
-		return nil, err // a broken database is an error, not a warning
-	}
-	if err != nil {
-		return []string{fmt.Sprintf("vulnerabilities not checked: %v", err)}, nil
+	db := &vuln.SecDB{Fixes: map[string]map[string][]string{}}
+	var warnings []string
+	for _, url := range urls {
+		part, err := d.SecDB.Load(ctx, url)
+		if errors.Is(err, vuln.ErrMalformed) {
+			return nil, err // a broken database is an error, not a warning
+		}
+		if err != nil {
+			return []string{fmt.Sprintf("vulnerabilities not checked: %v", err)}, nil
+		}
+		if stale := d.SecDB.Stale(url); stale != nil {
+			warnings = append(warnings, fmt.Sprintf("using the cached security database: fetching %s failed: %v", url, stale))
+		}
+		db.Merge(part)
 	}
 	for i := range imgs {
 		imgs[i].Findings = db.Affected(imgs[i].Inventory.Packages)
 	}
-	if stale := d.SecDB.Stale(url); stale != nil {
-		return []string{fmt.Sprintf("using the cached security database: fetching %s failed: %v", url, stale)}, nil
-	}
-	return nil, nil
+	return warnings, nil
 }
 
 func hasType(imgs *[2]Image, typ string) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/package-url/packageurl-go"
 )
 
 // Sources of an inventory.
@@ -49,7 +50,7 @@ func (f *Fetcher) progress(format string, args ...any) {
 // one, else the layers).
 func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, source string) (*Inventory, error) {
 	cache := f.Registry.Cache()
-	key := digest.Hex + "-" + source
+	key := "v2-" + digest.Hex + "-" + source
 	var inv Inventory
 	if cache.Get("inventories", key, &inv) {
 		return &inv, nil
@@ -120,6 +121,12 @@ func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.
 		for _, p := range pkgs {
 			if p.Type == "apk" && inv.Distro == "" {
 				inv.Distro = p.Namespace
+				// syft writes distro=alpine-3.16.2 into its purls.
+				if pu, err := packageurl.FromString(p.PURL); err == nil {
+					if d, v, ok := strings.Cut(pu.Qualifiers.Map()["distro"], "-"); ok && d == p.Namespace {
+						inv.DistroVersion = v
+					}
+				}
 			}
 		}
 		return inv, nil
@@ -154,7 +161,7 @@ func (f *Fetcher) fromLayers(ctx context.Context, repo name.Repository, digest v
 			return nil, err
 		}
 	}
-	inv := &Inventory{Source: SourceLayers, Distro: sc.distro}
+	inv := &Inventory{Source: SourceLayers, Distro: sc.distro, DistroVersion: sc.version}
 	switch {
 	case sc.apk != nil:
 		ns := sc.distro
@@ -194,6 +201,7 @@ type layerScan struct {
 	dpkg    []byte
 	statusD map[string][]byte
 	distro  string
+	version string
 	osSeen  bool
 }
 
@@ -281,7 +289,8 @@ func (f *Fetcher) scanLayer(ctx context.Context, repo name.Repository, l v1.Desc
 		case strings.HasPrefix(p, dpkgDir):
 			sc.statusD[strings.TrimPrefix(p, dpkgDir)] = data
 		default:
-			sc.osSeen, sc.distro = true, osReleaseID(data)
+			sc.osSeen = true
+			sc.distro, sc.version = osRelease(data, "ID"), osRelease(data, "VERSION_ID")
 		}
 	}
 	// This layer's whiteouts hide files of the layers below it only.
@@ -300,10 +309,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// osReleaseID returns the ID= of an os-release file.
-func osReleaseID(data []byte) string {
+// osRelease returns the value of key in an os-release file.
+func osRelease(data []byte, key string) string {
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "ID="); ok {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+"="); ok {
 			return strings.Trim(v, `"'`)
 		}
 	}

@@ -36,6 +36,8 @@ type Inventory struct {
 	Source string
 	// Distro is the os-release ID when known ("wolfi", "chainguard", "alpine", "debian").
 	Distro string
+	// DistroVersion is the os-release VERSION_ID when known ("3.20.3").
+	DistroVersion string
 }
 
 // Sort orders packages by key, then version, for stable output.

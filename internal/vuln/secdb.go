@@ -19,6 +19,38 @@ var SecDBURLs = map[string]string{
 	"chainguard": "https://packages.cgr.dev/chainguard/security.json",
 }
 
+// URLs returns the security databases of a distro release: one for Wolfi
+// and Chainguard; Alpine publishes one per branch and repository
+// (https://secdb.alpinelinux.org/v3.20/main.json and community.json).
+func URLs(distro, version string) []string {
+	if u, ok := SecDBURLs[distro]; ok {
+		return []string{u}
+	}
+	if distro == "alpine" && version != "" {
+		branch := "edge"
+		if parts := strings.Split(version, "."); len(parts) >= 2 && !strings.Contains(version, "_alpha") {
+			branch = "v" + parts[0] + "." + parts[1]
+		}
+		base := "https://secdb.alpinelinux.org/" + branch + "/"
+		return []string{base + "main.json", base + "community.json"}
+	}
+	return nil
+}
+
+// Merge adds other's fixes to db.
+func (db *SecDB) Merge(other *SecDB) {
+	for name, fixes := range other.Fixes {
+		mine := db.Fixes[name]
+		if mine == nil {
+			mine = map[string][]string{}
+			db.Fixes[name] = mine
+		}
+		for v, ids := range fixes {
+			mine[v] = append(mine[v], ids...)
+		}
+	}
+}
+
 // ErrMalformed marks a security database that is not valid.
 var ErrMalformed = errors.New("malformed secdb")
 

@@ -114,3 +114,23 @@ func FuzzParseSecDB(f *testing.F) {
 		db.Affected([]inventory.Package{apk("a", "1.0-r0", "a"), apk("b", "not a version", "b")})
 	})
 }
+
+func TestURLs(t *testing.T) {
+	for _, tc := range []struct{ distro, version, want string }{
+		{"wolfi", "20230201", "https://packages.wolfi.dev/os/security.json"},
+		{"chainguard", "", "https://packages.cgr.dev/chainguard/security.json"},
+		{"alpine", "3.20.3", "https://secdb.alpinelinux.org/v3.20/main.json https://secdb.alpinelinux.org/v3.20/community.json"},
+		{"alpine", "3.21.0_alpha20240807", "https://secdb.alpinelinux.org/edge/main.json https://secdb.alpinelinux.org/edge/community.json"},
+		{"debian", "12", ""},
+	} {
+		if got := strings.Join(URLs(tc.distro, tc.version), " "); got != tc.want {
+			t.Errorf("URLs(%s, %s) = %q, want %q", tc.distro, tc.version, got, tc.want)
+		}
+	}
+	a, _ := ParseSecDB(strings.NewReader(doc))
+	b, _ := ParseSecDB(strings.NewReader(`{"packages":[{"pkg":{"name":"zlib","secfixes":{"1.3-r0":["CVE-2023-1"]}}}]}`))
+	a.Merge(b)
+	if len(a.Affected([]inventory.Package{apk("zlib", "1.2-r0", "zlib")})) != 1 {
+		t.Error("merge lost zlib")
+	}
+}
