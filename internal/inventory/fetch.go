@@ -82,20 +82,46 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 	return got, nil
 }
 
-// fromSBOM reads the SPDX attestation cosign attached as sha256-<hex>.att.
+// fromSBOM reads the SPDX attestation cosign attached as sha256-<hex>.att,
+// or else one attached through the OCI referrers API.
 func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.Hash) (*Inventory, error) {
 	tag := repo.Tag(fmt.Sprintf("sha256-%s.att", digest.Hex))
 	f.progress("looking for the SBOM of %s", digest.String()[:19])
 	_, body, err := f.Registry.TagManifest(ctx, tag)
-	if errors.Is(err, registry.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no attestation tag %s", ErrNoInventory, tag.TagStr())
-	}
-	if err != nil {
+	if err == nil {
+		inv, err := f.sbomFromManifest(ctx, repo, tag.TagStr(), body)
+		if !errors.Is(err, ErrNoInventory) {
+			return inv, err
+		}
+	} else if !errors.Is(err, registry.ErrNotFound) {
 		return nil, err
 	}
+	refs, rerr := f.Registry.Referrers(ctx, repo, digest)
+	if rerr != nil && !errors.Is(rerr, registry.ErrNotFound) {
+		return nil, rerr
+	}
+	for _, d := range refs {
+		if d.ArtifactType != "" && !strings.Contains(d.ArtifactType, "in-toto") && !strings.Contains(d.ArtifactType, "sigstore.bundle") && !strings.Contains(d.ArtifactType, "dsse") {
+			continue
+		}
+		_, body, err := f.Registry.Manifest(ctx, repo, d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		inv, err := f.sbomFromManifest(ctx, repo, "referrer "+d.Digest.String(), body)
+		if !errors.Is(err, ErrNoInventory) {
+			return inv, err
+		}
+	}
+	return nil, fmt.Errorf("%w: no attestation tag %s and no SPDX attestation among %d referrers", ErrNoInventory, tag.TagStr(), len(refs))
+}
+
+// sbomFromManifest reads the SPDX attestation among an attestation
+// manifest's layers (DSSE envelopes or sigstore bundles).
+func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, where string, body []byte) (*Inventory, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("attestation manifest %s: %w", tag.TagStr(), err)
+		return nil, fmt.Errorf("attestation manifest %s: %w", where, err)
 	}
 	for _, l := range m.Layers {
 		if pt := l.Annotations["predicateType"]; pt != "" && pt != SPDXPredicateType {
@@ -131,7 +157,7 @@ func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.
 		}
 		return inv, nil
 	}
-	return nil, fmt.Errorf("%w: %s holds no SPDX attestation", ErrNoInventory, tag.TagStr())
+	return nil, fmt.Errorf("%w: %s holds no SPDX attestation", ErrNoInventory, where)
 }
 
 // Package database locations, as in the image's file system.

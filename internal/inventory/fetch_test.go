@@ -151,3 +151,19 @@ func TestDistrolessStatusD(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestSBOMThroughReferrers(t *testing.T) {
+	s := registrytest.New(t)
+	pkgs := []apkPkg{{"glibc", "2.40-r3", "glibc"}}
+	d := s.PushLayers(t, "chainguard/app", "latest", t0, "linux/amd64",
+		registrytest.Layer{"etc/os-release": osRelease, "lib/apk/db/installed": apkDB(pkgs...)})
+	s.AttachSBOMReferrer(t, "chainguard/app", d, spdxFor(pkgs...))
+	repo, _ := name.NewRepository(s.Host + "/chainguard/app")
+	inv, err := fetcher(t).Fetch(context.Background(), repo, d, inventory.SourceSBOM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Source != "sbom" || summary(inv) != "apk/wolfi/glibc=2.40-r3(glibc)" {
+		t.Errorf("got %s from %s", summary(inv), inv.Source)
+	}
+}

@@ -244,3 +244,21 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// Referrers lists the manifests that name digest as their subject (the OCI
+// referrers API, or its "sha256-<hex>" tag fallback on older registries).
+func (c *Client) Referrers(ctx context.Context, repo name.Repository, digest v1.Hash) ([]v1.Descriptor, error) {
+	opts, err := c.RemoteOptions(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := remote.Referrers(repo.Digest(digest.String()), opts...)
+	if err != nil {
+		return nil, c.translate(err, repo)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	return m.Manifests, nil
+}

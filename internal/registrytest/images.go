@@ -100,10 +100,47 @@ func tarLayer(files Layer) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 }
 
+// AttachSBOMReferrer attaches an SPDX SBOM through the OCI referrers API (a
+// manifest whose subject is the image), as newer cosign versions do.
+func (s *Server) AttachSBOMReferrer(tb testing.TB, repo string, digest v1.Hash, spdx []byte) {
+	tb.Helper()
+	img := s.attestationImage(tb, repo, digest, spdx)
+	img = mutate.ConfigMediaType(img, "application/vnd.in-toto+json")
+	withSubject, ok := mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: digest, Size: 1}).(v1.Image)
+	if !ok {
+		tb.Fatal("registrytest: subject")
+	}
+	d, err := withSubject.Digest()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ref, err := name.ParseReference(s.Ref(repo, "@"+d.String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(ref, withSubject, s.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: attach SBOM referrer: %v", err)
+	}
+}
+
 // AttachSBOM attaches an SPDX SBOM to the image digest as cosign does: an
 // image at tag "sha256-<hex>.att" whose layer is a DSSE envelope holding an
 // in-toto statement with the SBOM as predicate.
 func (s *Server) AttachSBOM(tb testing.TB, repo string, digest v1.Hash, spdx []byte) {
+	tb.Helper()
+	img := s.attestationImage(tb, repo, digest, spdx)
+	ref, err := name.ParseReference(s.Ref(repo, fmt.Sprintf("sha256-%s.att", digest.Hex)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(ref, img, s.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: attach SBOM: %v", err)
+	}
+}
+
+// attestationImage wraps an SPDX SBOM in an in-toto statement in a DSSE
+// envelope, as the single layer of an image.
+func (s *Server) attestationImage(tb testing.TB, repo string, digest v1.Hash, spdx []byte) v1.Image {
 	tb.Helper()
 	st, err := json.Marshal(map[string]any{
 		"_type":         "https://in-toto.io/Statement/v0.1",
@@ -130,12 +167,5 @@ func (s *Server) AttachSBOM(tb testing.TB, repo string, digest v1.Hash, spdx []b
 	if err != nil {
 		tb.Fatal(err)
 	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	ref, err := name.ParseReference(s.Ref(repo, fmt.Sprintf("sha256-%s.att", digest.Hex)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.Write(ref, img, s.pushOptions()...); err != nil {
-		tb.Fatalf("registrytest: attach SBOM: %v", err)
-	}
+	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
 }
