@@ -165,3 +165,30 @@ func TestHistoryChangesSurviveABuildWithoutPackages(t *testing.T) {
 	assert.Assert(t, strings.HasPrefix(lines[0], b3.String()+" cannot summarise: ") && strings.Contains(lines[0], "no package inventory found"), lines[0])
 	assert.Assert(t, strings.HasPrefix(lines[1], f.b2+" libssl3 3.4.0-r0→3.4.0-r1"), lines[1])
 }
+
+// grype cannot run here (it needs its vulnerability database from the
+// internet): a stand-in on PATH answers in grype's JSON format, to test that
+// cgdiff runs it on both images and reads its matches.
+func TestDiffWithGrype(t *testing.T) {
+	f := newDiffFixture(t)
+	bin := t.TempDir()
+	script := `#!/bin/sh
+case "$1" in
+*` + f.b1 + `) echo '{"matches":[{"vulnerability":{"id":"CVE-2024-1111","severity":"High","fix":{"versions":["3.4.0-r1"]}},"artifact":{"name":"libssl3","version":"3.4.0-r0","purl":"pkg:apk/wolfi/libssl3@3.4.0-r0"}}]}' ;;
+*) echo '{"matches":[{"vulnerability":{"id":"CVE-2024-2222","severity":"Low","fix":{"versions":[]}},"artifact":{"name":"libxml2","version":"2.13.4-r0","purl":"pkg:apk/wolfi/libxml2@2.13.4-r0"}}]}' ;;
+esac
+`
+	assert.NilError(t, os.WriteFile(bin+"/grype", []byte(script), 0o755))
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	cli, out, _ := newTestCLI(t, `{}`)
+	assert.NilError(t, runDiff(context.Background(), cli, diffOptions{from: f.s.Ref("chainguard/app", "latest"), source: "auto",
+		vulns: "grype", format: "json", platform: "linux/amd64"}))
+	var doc struct {
+		Vulnerabilities struct{ Added, Removed []map[string]string }
+	}
+	assert.NilError(t, json.Unmarshal(out.Bytes(), &doc))
+	assert.Equal(t, len(doc.Vulnerabilities.Removed), 1)
+	assert.Equal(t, doc.Vulnerabilities.Removed[0]["id"], "CVE-2024-1111")
+	assert.Equal(t, doc.Vulnerabilities.Removed[0]["severity"], "High")
+	assert.Equal(t, doc.Vulnerabilities.Added[0]["id"], "CVE-2024-2222")
+}
