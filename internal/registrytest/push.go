@@ -1,13 +1,11 @@
 package registrytest
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -51,11 +49,7 @@ func (s *Server) push(repo, tag string, at time.Time, platforms []string) (Image
 	if err != nil {
 		return Image{}, err
 	}
-	opts := []remote.Option{
-		remote.WithAuth(&authn.Basic{Username: AdminUser, Password: AdminPassword}),
-		remote.WithContext(context.Background()),
-		remote.WithTransport(s.Transport()),
-	}
+	opts := s.pushOptions()
 	s.mu.Lock()
 	prev := s.now
 	s.now = func() time.Time { return at }
