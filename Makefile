@@ -28,10 +28,10 @@ uninstall:
 	DOCKER_CONFIG='$(DOCKER_CONFIG)' BINDIR='$(BINDIR)' scripts/install.sh --uninstall
 
 test: lint
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./...
 
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /plugin)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /plugin)
 
 e2e:
 	$(GO) test -count=1 ./plugin

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -56,35 +56,38 @@ func runAuth(ctx context.Context, dockerCLI command.Cli, opts authOptions) error
 	if len(targets) == 0 {
 		targets = configuredRegistries(dockerCLI)
 	}
+	d, err := newDeps(dockerCLI, opts.registry)
+	if err != nil {
+		return err
+	}
 	type check struct {
 		reg name.Registry
 		ref name.Reference
 	}
 	var checks []check
 	for _, t := range targets {
-		if isRegistryName(t) {
-			reg, err := registry.ParseRegistry(t, opts.registry.insecure)
+		if ref.IsRegistry(t) {
+			reg, err := d.refs.Registry(t)
 			if err != nil {
 				return err
 			}
 			checks = append(checks, check{reg: reg})
 			continue
 		}
-		ref, err := registry.ParseReference(t, namespace(dockerCLI), opts.registry.insecure)
+		r, err := d.refs.Parse(t)
 		if err != nil {
 			return err
 		}
-		checks = append(checks, check{reg: ref.Context().Registry, ref: ref})
+		checks = append(checks, check{reg: r.Context().Registry, ref: r})
 	}
-	client := newRegistryClient(dockerCLI, opts.registry)
 	rows := make([]registry.Access, len(checks))
 	_ = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
 		for i, c := range checks {
-			rows[i] = client.CheckAccess(ctx, c.reg, c.ref)
+			rows[i] = d.client.CheckAccess(ctx, c.reg, c.ref)
 		}
 		return nil
 	})
-	err := output.WriteAccess(formatter.Context{
+	err = output.WriteAccess(formatter.Context{
 		Output: dockerCLI.Out(),
 		Format: output.Format(opts.format, false, output.AccessTableFormat, ""),
 		Trunc:  true,
@@ -100,25 +103,13 @@ func runAuth(ctx context.Context, dockerCLI command.Cli, opts authOptions) error
 	return nil
 }
 
-// isRegistryName tells "cgr.dev" or "127.0.0.1:5000" (a registry) from
-// "python" or "cgr.dev/chainguard/python" (an image).
-func isRegistryName(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
-	s = strings.TrimSuffix(s, "/")
-	if strings.Contains(s, "/") {
-		return false
-	}
-	host, _, _ := strings.Cut(s, ":") // "python:3.12" is an image with a tag
-	return strings.Contains(host, ".") || host == "localhost"
-}
-
 // configuredRegistries lists the registries config.json names, plus cgr.dev.
 func configuredRegistries(dockerCLI command.Cli) []string {
 	cf := dockerCLI.ConfigFile()
 	seen := map[string]bool{}
 	var out []string
 	add := func(h string) {
-		h = registry.Hostname(h)
+		h = ref.Hostname(h)
 		if h != "" && !seen[h] {
 			seen[h] = true
 			out = append(out, h)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,6 @@ func TestAuthDefaultTargets(t *testing.T) {
 	assert.DeepEqual(t, configuredRegistries(cli), []string{"127.0.0.1:5000", "cgr.dev", "ghcr.io", "index.docker.io"})
 	for in, want := range map[string]bool{"cgr.dev": true, "localhost": true, "127.0.0.1:5000": true, "https://cgr.dev/": true,
 		"python": false, "cgr.dev/chainguard/python": false, "python:3.12": false, "python:3": false, "localhost:5000": true} {
-		assert.Equal(t, isRegistryName(in), want, in)
+		assert.Equal(t, ref.IsRegistry(in), want, in)
 	}
 }

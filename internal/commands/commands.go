@@ -9,9 +9,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
+	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/output"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/debug"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -61,33 +69,91 @@ func addRegistryFlags(flags *pflag.FlagSet, opts *registryOptions) {
 	flags.BoolVar(&opts.debug, "debug", false, "Log every registry request (credentials redacted) to stderr")
 }
 
-// newRegistryClient builds the run's registry client from the docker CLI's
-// config file, so `docker login` and credential helpers just work.
-func newRegistryClient(dockerCLI command.Cli, opts registryOptions) *registry.Client {
+// deps is what a run talks through, built once from the docker CLI: its
+// config file (credentials, plugin settings), the one disk cache, the one
+// registry client, how references are read, and the terminal.
+type deps struct {
+	client *registry.Client
+	cache  *cache.Cache
+	refs   ref.Options
+	term   output.Terminal
+	errOut io.Writer
+}
+
+// newDeps builds a run's dependencies, so `docker login` and credential
+// helpers just work.
+func newDeps(dockerCLI command.Cli, opts registryOptions) (*deps, error) {
+	c, err := newCache(dockerCLI)
+	if err != nil {
+		return nil, err
+	}
 	var dbg io.Writer
 	if opts.debug || debug.IsEnabled() {
 		dbg = dockerCLI.Err()
 	}
-	return registry.New(registry.Options{
+	client := registry.New(registry.Options{
 		Credentials: registry.Keychain{Config: dockerCLI.ConfigFile()},
-		Cache:       registry.DiskCache{Dir: registry.DefaultCacheDir()},
+		Cache:       c,
 		UserAgent:   "docker-cghistory/" + Version,
 		Debug:       dbg,
 		Insecure:    opts.insecure,
 		Warn:        dockerCLI.Err(),
 	})
+	return &deps{
+		client: client, cache: c, errOut: dockerCLI.Err(),
+		refs: ref.Options{Namespace: pluginSetting(dockerCLI, "CGHISTORY_NAMESPACE", "namespace"), Insecure: opts.insecure},
+		term: output.NewTerminal(dockerCLI.Out(), dockerCLI.Err()),
+	}, nil
 }
 
-// namespace is where bare image names live: $CGHISTORY_NAMESPACE, else
-// config.json's plugins.cghistory.namespace, else cgr.dev/chainguard.
-func namespace(dockerCLI command.Cli) string {
-	if ns := os.Getenv("CGHISTORY_NAMESPACE"); ns != "" {
-		return ns
+// newCache opens the disk cache: $CGHISTORY_CACHE_DIR (else the user cache
+// directory), bounded by $CGHISTORY_CACHE_MAX or config.json's
+// plugins.cghistory.cache-max (default cache.DefaultMaxBytes).
+func newCache(dockerCLI command.Cli) (*cache.Cache, error) {
+	limit := int64(0)
+	if s := pluginSetting(dockerCLI, "CGHISTORY_CACHE_MAX", "cache-max"); s != "" {
+		n, err := cache.ParseSize(s)
+		if err != nil {
+			return nil, fmt.Errorf("cache size bound (CGHISTORY_CACHE_MAX or plugins.cghistory.cache-max): %w", err)
+		}
+		limit = n
 	}
-	if ns, ok := dockerCLI.ConfigFile().PluginConfig(HistoryName, "namespace"); ok && ns != "" {
-		return ns
+	return cache.New(cache.DefaultDir(), limit), nil
+}
+
+// pluginSetting reads a setting from the environment, else from
+// config.json's plugins.cghistory section.
+func pluginSetting(dockerCLI command.Cli, env, key string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
 	}
-	return registry.DefaultNamespace
+	v, _ := dockerCLI.ConfigFile().PluginConfig(HistoryName, key)
+	return v
+}
+
+// history is the tag history client.
+func (d *deps) history() *history.Client { return &history.Client{Registry: d.client} }
+
+// differ is the diff engine; progress (may be nil) hears downloads.
+func (d *deps) differ(progress *output.Progress) *imagediff.Differ {
+	return &imagediff.Differ{
+		Registry:  d.client,
+		History:   d.history(),
+		Inventory: &inventory.Fetcher{Registry: d.client, Cache: d.cache, Progress: progress.Printf},
+		SecDB:     &vuln.Loader{HTTP: d.client.HTTP(), Cache: d.cache},
+		Refs:      d.refs,
+	}
+}
+
+// summaryOptions are the diff options behind --changes and --explain: the
+// chosen (or this machine's) platform, secdb vulnerabilities.
+func summaryOptions(platform *v1.Platform) imagediff.Options {
+	o := imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Source: inventory.SourceAuto,
+		Vulns: "secdb", SecDBURL: os.Getenv("CGHISTORY_SECDB")}
+	if platform != nil {
+		o.Platform, o.PlatformSet = *platform, true
+	}
+	return o
 }
 
 // withTimeout applies --timeout and turns its expiry into a clear error.
@@ -104,8 +170,11 @@ func withTimeout(ctx context.Context, d time.Duration, run func(context.Context)
 	return err
 }
 
-// parsePlatform reads a --platform value, "os/arch[/variant]".
+// parsePlatform reads a --platform value, "os/arch[/variant]"; "" is nil.
 func parsePlatform(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
 	p, err := v1.ParsePlatform(s)
 	if err != nil || p.OS == "" || p.Architecture == "" {
 		return nil, fmt.Errorf("--platform %q: want os/arch[/variant], e.g. linux/amd64", s)

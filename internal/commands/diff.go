@@ -2,9 +2,7 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -26,14 +23,6 @@ const (
 	exitError     = 2   // the comparison failed
 	exitUsage     = 125 // bad flags, as docker exits for them
 )
-
-// errUsage marks invalid flag values.
-var errUsage = errors.New("usage")
-
-type usageError struct{ msg string }
-
-func (e usageError) Error() string   { return e.msg }
-func (e usageError) Is(t error) bool { return t == errUsage }
 
 type diffOptions struct {
 	from, to string
@@ -95,18 +84,25 @@ Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
 }
 
 func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error {
-	r, err := compare(ctx, dockerCLI, opts)
-	if dockerCLI.Err().IsTerminal() {
-		fmt.Fprint(dockerCLI.Err(), "\r\x1b[K") // clear the progress line
-	}
-	if errors.Is(err, errUsage) {
+	dopts, err := opts.diffOptions()
+	if err != nil {
 		return cli.StatusError{StatusCode: exitUsage, Status: err.Error()}
 	}
+	d, err := newDeps(dockerCLI, opts.registry)
 	if err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
-	color := dockerCLI.Out().IsTerminal() && os.Getenv("NO_COLOR") == ""
-	if err := output.WriteDiff(dockerCLI.Out(), r, output.DiffOptions{Format: opts.format, Color: color}); err != nil {
+	progress := output.NewProgress(d.term, dockerCLI.Err())
+	var r *imagediff.Result
+	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+		r, err = d.differ(progress).Diff(ctx, opts.from, opts.to, dopts)
+		return err
+	})
+	progress.Done()
+	if err != nil {
+		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
+	}
+	if err := output.WriteDiff(dockerCLI.Out(), r, output.DiffOptions{Format: opts.format, Terminal: d.term}); err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
 	if reason := gate(r, opts); reason != "" {
@@ -115,51 +111,32 @@ func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error
 	return nil
 }
 
-// compare validates the options and runs the comparison.
-func compare(ctx context.Context, dockerCLI command.Cli, opts diffOptions) (*imagediff.Result, error) {
+// diffOptions validates the flags and turns them into the engine's options.
+func (opts diffOptions) diffOptions() (imagediff.Options, error) {
 	for _, k := range opts.exitOn {
 		if !slices.Contains([]string{"package", "vulnerability", "config"}, k) {
-			return nil, usageError{fmt.Sprintf("--exit-on %q: want package, vulnerability or config", k)}
+			return imagediff.Options{}, fmt.Errorf("--exit-on %q: want package, vulnerability or config", k)
 		}
 	}
 	if !slices.Contains([]string{"secdb", "grype", "none"}, opts.vulns) {
-		return nil, usageError{fmt.Sprintf("--vulns %q: want secdb, grype or none", opts.vulns)}
+		return imagediff.Options{}, fmt.Errorf("--vulns %q: want secdb, grype or none", opts.vulns)
 	}
 	if !slices.Contains([]string{inventory.SourceAuto, inventory.SourceSBOM, inventory.SourceLayers}, opts.source) {
-		return nil, usageError{fmt.Sprintf("--source %q: want auto, sbom or layers", opts.source)}
+		return imagediff.Options{}, fmt.Errorf("--source %q: want auto, sbom or layers", opts.source)
 	}
-	dopts := imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Source: opts.source,
-		Types: opts.types, Vulns: opts.vulns, SecDBURL: opts.secdb, Grype: vuln.Grype}
-	if dopts.SecDBURL == "" {
-		dopts.SecDBURL = os.Getenv("CGHISTORY_SECDB")
+	dopts := summaryOptions(nil)
+	dopts.Source, dopts.Types, dopts.Vulns, dopts.Grype = opts.source, opts.types, opts.vulns, vuln.Grype
+	if opts.secdb != "" {
+		dopts.SecDBURL = opts.secdb
 	}
-	if opts.platform != "" {
-		p, err := parsePlatform(opts.platform)
-		if err != nil {
-			return nil, usageError{err.Error()}
-		}
+	p, err := parsePlatform(opts.platform)
+	if err != nil {
+		return imagediff.Options{}, err
+	}
+	if p != nil {
 		dopts.Platform, dopts.PlatformSet = *p, true
 	}
-	from, to := opts.from, opts.to
-	if to == "" {
-		base, back, err := imagediff.Relative(from)
-		if err != nil {
-			return nil, err
-		}
-		if back == 0 {
-			from, to = base+"~1", base
-		} else {
-			to = base
-		}
-	}
-	d := newDiffer(dockerCLI, newRegistryClient(dockerCLI, opts.registry), opts.registry)
-	var r *imagediff.Result
-	err := withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-		var err error
-		r, err = d.Diff(ctx, from, to, dopts)
-		return err
-	})
-	return r, err
+	return dopts, nil
 }
 
 // gate says why --exit-code / --exit-on fire, or "".

@@ -2,21 +2,17 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
-	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/docker/cli/cli/command/formatter"
 	flagsHelper "github.com/docker/cli/cli/flags"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -78,118 +74,62 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	if opts.now != nil {
 		now = opts.now
 	}
-	var q history.Query
-	var err error
-	if opts.since != "" {
-		if q.Since, err = history.ParseTime(opts.since, now()); err != nil {
-			return fmt.Errorf("--since: %w", err)
-		}
-	}
-	if opts.until != "" {
-		if q.Until, err = history.ParseTime(opts.until, now()); err != nil {
-			return fmt.Errorf("--until: %w", err)
-		}
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && q.Since.After(q.Until) {
-		return fmt.Errorf("--since (%s) is after --until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
-	}
-	if opts.last < 0 {
-		return fmt.Errorf("--last must not be negative")
-	}
-	var want *v1.Platform
-	if opts.platform != "" {
-		if want, err = parsePlatform(opts.platform); err != nil {
-			return err
-		}
-		opts.platforms = true
-	}
-	ref, err := registry.ParseReference(opts.image, namespace(dockerCLI), opts.registry.insecure)
+	req, err := opts.request(now())
 	if err != nil {
 		return err
 	}
-	tag, ok := ref.(name.Tag)
-	if !ok {
-		return fmt.Errorf("%s names a digest; history follows a tag, e.g. %s:latest", opts.image, ref.Context())
-	}
-
-	regClient := newRegistryClient(dockerCLI, opts.registry)
-	client := &history.Client{Registry: regClient}
-	var entries []history.Entry
-	var changes map[string]string
-	var notSupported *history.NotSupportedError
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-		var err error
-		if entries, err = client.List(ctx, tag, q); err != nil {
-			return err
-		}
-		all := entries
-		if opts.last > 0 && len(entries) > opts.last {
-			entries = entries[:opts.last]
-		}
-		if opts.changes {
-			if changes, err = summarise(ctx, dockerCLI, regClient, tag, all, len(entries), want, opts.registry); err != nil {
-				return err
-			}
-		}
-		if !opts.platforms || opts.quiet && want == nil {
-			return nil
-		}
-		return client.ResolvePlatforms(ctx, tag.Context(), entries)
-	})
-	switch {
-	case errors.As(err, &notSupported):
-		// Still show what is known: the tag's current digest (time unknown),
-		// then fail with the explanation.
-		entries = []history.Entry{{Digest: notSupported.Current}}
-		opts.platforms, want = false, nil
-	case err != nil:
+	d, err := newDeps(dockerCLI, opts.registry)
+	if err != nil {
 		return err
 	}
-	if want != nil { // keep the builds that have the platform, and only it
-		for i := range entries {
-			entries[i].Platforms = keepPlatform(entries[i].Platforms, *want)
+	tag, err := d.refs.Tag(opts.image)
+	if err != nil {
+		return err
+	}
+	var builds *history.Builds
+	var changes []imagediff.Explanation
+	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+		if builds, err = d.history().Builds(ctx, tag, req); err != nil || !opts.changes || builds.Unsupported != nil {
+			return err
 		}
-		entries = slices.DeleteFunc(entries, func(e history.Entry) bool { return len(e.Platforms) == 0 })
+		changes, err = d.differ(nil).Changelog(ctx, tag.Context(), builds.All, len(builds.Entries), summaryOptions(req.Platform))
+		return err
+	})
+	if err != nil {
+		return err
 	}
-
-	tableFormat := output.HistoryTableFormat
-	switch {
-	case opts.changes:
-		tableFormat = output.HistoryChangesTableFormat
-	case opts.platforms:
-		tableFormat = output.HistoryPlatformsTableFormat
-	}
-	quietFormat := output.HistoryQuietFormat
-	if want != nil {
-		quietFormat = "{{.PlatformDigest}}"
-	}
+	platforms := opts.platforms && builds.Unsupported == nil
+	table, quiet := output.HistoryFormats(opts.changes, platforms, req.Platform != nil && platforms)
 	if err := output.WriteHistory(output.HistoryContext{
 		Context: formatter.Context{
 			Output: dockerCLI.Out(),
-			Format: output.Format(opts.format, opts.quiet, tableFormat, quietFormat),
+			Format: output.Format(opts.format, opts.quiet, table, quiet),
 			Trunc:  !opts.noTrunc && !opts.quiet,
 		},
-		Image:     tag.Context().String(),
-		Tag:       tag.TagStr(),
-		Platforms: opts.platforms,
-		Now:       now(),
-		Changes:   changes,
-	}, entries); err != nil {
+		Image: tag.Context().String(), Tag: tag.TagStr(), Platforms: platforms, Now: now(), Changes: changes,
+	}, builds.Entries); err != nil {
 		return err
 	}
-	if notSupported != nil {
-		return notSupported
+	if builds.Unsupported != nil {
+		return builds.Unsupported
 	}
 	return nil
 }
 
-// keepPlatform keeps the platform images that satisfy want.
-func keepPlatform(ps []registry.Platform, want v1.Platform) []registry.Platform {
-	var out []registry.Platform
-	for _, p := range ps {
-		if p.Platform.Satisfies(want) {
-			out = append(out, p)
-		}
+// request turns the flags into a history request.
+func (opts *historyOptions) request(now time.Time) (history.Request, error) {
+	q, err := history.ParseQuery(opts.since, opts.until, now)
+	if err != nil {
+		return history.Request{}, err
 	}
-	return out
+	if opts.last < 0 {
+		return history.Request{}, fmt.Errorf("--last must not be negative")
+	}
+	platform, err := parsePlatform(opts.platform)
+	if err != nil {
+		return history.Request{}, err
+	}
+	opts.platforms = opts.platforms || platform != nil
+	// -q prints only digests: no platforms to resolve unless one is chosen.
+	return history.Request{Query: q, Last: opts.last, Platforms: opts.platforms && (!opts.quiet || platform != nil), Platform: platform}, nil
 }

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
-	"github.com/docker/cli/cli/command/formatter"
 	"github.com/spf13/cobra"
 )
 
@@ -82,31 +82,13 @@ and a run that cannot resolve every reference writes nothing.`,
 var errPending = errors.New("not pinned")
 
 func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
-	now := time.Now
-	if opts.now != nil {
-		now = opts.now
+	d, err := newDeps(dockerCLI, opts.registry)
+	if err != nil {
+		return err
 	}
-	client := newRegistryClient(dockerCLI, opts.registry)
-	resolver := &pin.RegistryResolver{Registry: client, History: &history.Client{Registry: client}, Now: now}
-	var err error
-	if opts.at != "" {
-		if resolver.At, err = history.ParseTime(opts.at, now()); err != nil {
-			return fmt.Errorf("--at: %w", err)
-		}
-		opts.update = true // rolling back moves existing pins
-	}
-	if opts.cooldown != "" {
-		if resolver.Cooldown, err = history.ParseDuration(opts.cooldown); err != nil {
-			return fmt.Errorf("--cooldown: %w", err)
-		}
-	}
-	if opts.platform != "" {
-		if resolver.Platform, err = parsePlatform(opts.platform); err != nil {
-			return err
-		}
-	}
-	if opts.jobs < 1 {
-		return fmt.Errorf("--jobs must be at least 1")
+	resolver, err := opts.resolver(d)
+	if err != nil {
+		return err
 	}
 	files, err := pin.Collect(opts.paths, opts.exclude)
 	if err != nil {
@@ -115,100 +97,83 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no Dockerfiles found in %v", opts.paths)
 	}
-	var plan *pin.Plan
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-		plan, err = pin.Build(ctx, files, resolver, pin.Options{Update: opts.update, Jobs: opts.jobs})
+	report := output.PinReport{Mode: opts.mode(), Update: opts.update}
+	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+		if report.Plan, err = pin.Build(ctx, files, resolver, pin.Options{Update: opts.update, Jobs: opts.jobs}); err != nil || !opts.explain {
+			return err
+		}
+		report.Explained, err = d.differ(nil).Explain(ctx, pairs(report.Plan.Changes()), summaryOptions(resolver.Platform))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-
-	var explain map[string]string
-	if opts.explain && len(plan.Changes()) > 0 {
-		err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-			explain, err = explainChanges(ctx, dockerCLI, client, plan.Changes(), resolver.Platform, opts.registry)
-			return err
-		})
-		if err != nil {
+	if report.Mode == output.PinWrite {
+		if err := report.Plan.Write(); err != nil {
 			return err
 		}
 	}
-	var errOut io.Writer = dockerCLI.Err()
+	out, errOut := io.Writer(dockerCLI.Out()), io.Writer(dockerCLI.Err())
 	if opts.quiet {
-		errOut = io.Discard
+		out, errOut = io.Discard, io.Discard
 	}
-	for _, n := range plan.Notes {
-		fmt.Fprintf(errOut, "%s:%d: %s: left alone: %s\n", n.File, n.Line, n.Ref, n.Reason)
+	if err := output.WritePin(out, errOut, opts.format, report); err != nil {
+		return err
 	}
-	changes := plan.Changes()
-	switch {
-	case opts.dryRun && opts.format == "":
-		if !opts.quiet {
-			fmt.Fprint(dockerCLI.Out(), plan.Diff())
-			for _, c := range changes {
-				if e := explain[fmt.Sprintf("%s:%d", c.File, c.Line)]; e != "" {
-					fmt.Fprintf(dockerCLI.Out(), "# %s:%d: %s\n", c.File, c.Line, e)
-				}
-			}
-		}
-	case opts.dryRun:
-		// A --format asks for the list of changes, not a diff.
-		if !opts.quiet {
-			if err := writeChanges(dockerCLI, opts.format, output.PinFormat, changes, explain); err != nil {
-				return err
-			}
-		}
-	case opts.check:
-		if !opts.quiet {
-			if err := writeChanges(dockerCLI, opts.format, output.PinCheckFormat, changes, explain); err != nil {
-				return err
-			}
-		}
-	default:
-		if err := plan.Write(); err != nil {
-			return err
-		}
-		if !opts.quiet {
-			def := output.PinFormat
-			if explain != nil {
-				def = output.PinExplainFormat
-			}
-			if err := writeChanges(dockerCLI, opts.format, def, changes, explain); err != nil {
-				return err
-			}
-		}
-	}
-	fmt.Fprintln(errOut, summary(plan, opts))
-	if opts.check && len(changes) > 0 {
-		return fmt.Errorf("%d %s %w", len(changes), plural(len(changes), "reference is", "references are"), errPending)
+	if n := len(report.Plan.Changes()); opts.check && n > 0 {
+		return fmt.Errorf("%d %s %w", n, plural(n, "reference is", "references are"), errPending)
 	}
 	return nil
 }
 
-func writeChanges(dockerCLI command.Cli, format, def string, changes []pin.Change, explain map[string]string) error {
-	if format == "markdown" {
-		return output.WriteChangesMarkdown(dockerCLI.Out(), changes, explain)
+// resolver turns the flags into the policy that chooses each digest.
+func (opts *pinOptions) resolver(d *deps) (*pin.RegistryResolver, error) {
+	now := time.Now
+	if opts.now != nil {
+		now = opts.now
 	}
-	f := output.Format(format, false, def, def)
-	if format == "" || format == formatter.TableFormatKey {
-		f = formatter.Format(def)
+	r := &pin.RegistryResolver{Registry: d.client, History: d.history(), Now: now}
+	var err error
+	if opts.at != "" {
+		if r.At, err = history.ParseTime(opts.at, now()); err != nil {
+			return nil, fmt.Errorf("--at: %w", err)
+		}
+		opts.update = true // rolling back moves existing pins
 	}
-	return output.WriteChanges(formatter.Context{Output: dockerCLI.Out(), Format: f}, changes, explain)
+	if opts.cooldown != "" {
+		if r.Cooldown, err = history.ParseDuration(opts.cooldown); err != nil {
+			return nil, fmt.Errorf("--cooldown: %w", err)
+		}
+	}
+	if r.Platform, err = parsePlatform(opts.platform); err != nil {
+		return nil, err
+	}
+	if opts.jobs < 1 {
+		return nil, fmt.Errorf("--jobs must be at least 1")
+	}
+	return r, nil
 }
 
-func summary(p *pin.Plan, opts pinOptions) string {
-	n, files := len(p.Changes()), len(p.Changed())
-	verb := "Pinned"
+// mode is what the run does with its plan.
+func (opts pinOptions) mode() output.PinMode {
 	switch {
-	case opts.check || opts.dryRun:
-		verb = "Would pin"
-	case opts.update:
-		verb = "Pinned or updated"
+	case opts.dryRun:
+		return output.PinDryRun
+	case opts.check:
+		return output.PinCheck
 	}
-	return fmt.Sprintf("%s %d %s in %d of %d %s (%d distinct %s resolved, %d left alone)",
-		verb, n, plural(n, "reference", "references"), files, len(p.Files), plural(len(p.Files), "file", "files"),
-		p.Resolved, plural(p.Resolved, "image", "images"), len(p.Notes))
+	return output.PinWrite
+}
+
+// pairs are the builds each change moves between; nil for a first pin.
+func pairs(changes []pin.Change) []*imagediff.Pair {
+	out := make([]*imagediff.Pair, len(changes))
+	for i, c := range changes {
+		if from, ok := c.Previous(); ok {
+			out[i] = &imagediff.Pair{From: from, To: c.Next()}
+		}
+	}
+	return out
 }
 
 func plural(n int, one, many string) string {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
-	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/formatter"
@@ -45,14 +44,17 @@ func newTagsCommand(dockerCLI command.Cli) *cobra.Command {
 }
 
 func runTags(ctx context.Context, dockerCLI command.Cli, opts tagsOptions) error {
-	repo, err := registry.ParseRepository(stripTag(opts.image), namespace(dockerCLI), opts.registry.insecure)
+	d, err := newDeps(dockerCLI, opts.registry)
 	if err != nil {
 		return err
 	}
-	client := newRegistryClient(dockerCLI, opts.registry)
+	repo, err := d.refs.Repository(opts.image)
+	if err != nil {
+		return err
+	}
 	var tags []string
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-		tags, err = client.Tags(ctx, repo)
+	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+		tags, err = d.client.Tags(ctx, repo)
 		return err
 	})
 	if err != nil {
@@ -69,13 +71,4 @@ func runTags(ctx context.Context, dockerCLI command.Cli, opts tagsOptions) error
 		},
 		Image: repo.String(),
 	}, tags)
-}
-
-// stripTag drops a ":tag" the user may have typed after the repository.
-func stripTag(image string) string {
-	slash := strings.LastIndex(image, "/")
-	if i := strings.LastIndex(image, ":"); i > slash {
-		return image[:i]
-	}
-	return image
 }

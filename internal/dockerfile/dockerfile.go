@@ -12,27 +12,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// Kind says where a reference was found.
-type Kind int
-
-// Kinds of image references.
-const (
-	From       Kind = iota // FROM <image>
-	CopyFrom               // COPY --from=<image>
-	MountFrom              // RUN --mount=...,from=<image>
-	ArgDefault             // ARG NAME=<image>, used by FROM ${NAME}
-)
-
-func (k Kind) String() string {
-	return [...]string{"FROM", "COPY --from", "RUN --mount from", "ARG default"}[k]
-}
-
 // Ref is an image reference as written in a Dockerfile.
 type Ref struct {
-	Kind Kind
+	Kind ref.Kind
 	Line int    // 1-based line where the reference text starts
 	Text string // as written, e.g. "python:3.12" or "cgr.dev/x/go:latest@sha256:…"
 	// Start and End delimit Text in the source bytes.
@@ -118,7 +104,7 @@ func Find(src []byte) (*File, error) {
 				if !ok {
 					continue
 				}
-				f.addFlagRef(s, CopyFrom, w, len("--from="), val, allStages)
+				f.addFlagRef(s, ref.KindCopyFrom, w, len("--from="), val, allStages)
 			}
 		case "run":
 			for _, w := range s.flagWords(n.StartLine) {
@@ -130,7 +116,7 @@ func Find(src []byte) (*File, error) {
 				for _, field := range strings.Split(spec, ",") {
 					// buildkit lowercases mount keys: From= is from=.
 					if key, val, ok := strings.Cut(field, "="); ok && strings.EqualFold(key, "from") {
-						f.addFlagRef(s, MountFrom, w, off+len(key)+1, val, allStages)
+						f.addFlagRef(s, ref.KindMountFrom, w, off+len(key)+1, val, allStages)
 					}
 					off += len(field) + 1
 				}
@@ -143,7 +129,7 @@ func Find(src []byte) (*File, error) {
 			continue
 		}
 		d := globalArgs[name]
-		r := Ref{Kind: ArgDefault, Line: d.line, Text: d.value, Start: d.start, End: d.end, DigestStart: -1, Arg: name}
+		r := Ref{Kind: ref.KindArgDefault, Line: d.line, Text: d.value, Start: d.start, End: d.end, DigestStart: -1, Arg: name}
 		if i := strings.LastIndex(d.value, "@"); i >= 0 {
 			r.DigestStart = d.start + i
 		}
@@ -182,8 +168,9 @@ func (f *File) addFrom(s *scanner, n *parser.Node, stages map[string]bool, globa
 		name, whole := wholeVariable(text)
 		def, known := globalArgs[name]
 		switch {
-		case whole && known && def.value != "" && stages[strings.ToLower(def.value)]:
-			// the ARG's default names a stage: nothing to pin
+		case whole && known && (strings.EqualFold(def.value, "scratch") || stages[strings.ToLower(def.value)]):
+			// the ARG's default is scratch (the empty image) or names a
+			// stage: nothing to pin, as for a literal FROM scratch
 		case whole && known && def.value != "" && !strings.Contains(def.value, "$"):
 			usedArgs[name] = append(usedArgs[name], n.StartLine)
 		case whole && known && def.value == "":
@@ -194,11 +181,11 @@ func (f *File) addFrom(s *scanner, n *parser.Node, stages map[string]bool, globa
 	case !w.contiguous:
 		f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: text, Reason: "reference is split across continuation lines"})
 	default:
-		f.Refs = append(f.Refs, s.ref(From, w, platform))
+		f.Refs = append(f.Refs, s.ref(ref.KindFrom, w, platform))
 	}
 }
 
-func (f *File) addFlagRef(s *scanner, kind Kind, w word, off int, val string, stages map[string]bool) {
+func (f *File) addFlagRef(s *scanner, kind ref.Kind, w word, off int, val string, stages map[string]bool) {
 	switch {
 	case val == "":
 		return
@@ -252,7 +239,7 @@ func nodeArg(n *parser.Node) string {
 	return ""
 }
 
-func (s *scanner) ref(kind Kind, w word, platform string) Ref {
+func (s *scanner) ref(kind ref.Kind, w word, platform string) Ref {
 	r := Ref{Kind: kind, Line: w.line, Text: w.text, Start: w.start, End: w.end, DigestStart: -1, Platform: platform}
 	if i := strings.LastIndex(w.text, "@"); i >= 0 {
 		r.DigestStart = w.start + i

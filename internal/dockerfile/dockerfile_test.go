@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"strings"
 	"testing"
 )
@@ -62,6 +63,7 @@ func TestPinCases(t *testing.T) {
 		{"copy from a later stage", "FROM golang:1.22\nCOPY --from=assets /a /b\nRUN --mount=from=assets,target=/x true\nFROM node:20 AS assets\n",
 			"FROM golang:1.22" + D + "\nCOPY --from=assets /a /b\nRUN --mount=from=assets,target=/x true\nFROM node:20" + D + " AS assets\n", nil},
 		{"arg default names a stage", "ARG VARIANT=prod\nFROM golang:1 AS prod\nFROM ${VARIANT}\n", "ARG VARIANT=prod\nFROM golang:1" + D + " AS prod\nFROM ${VARIANT}\n", nil},
+		{"arg default is scratch", "ARG img=scratch\nARG UP=SCRATCH\nFROM $img\nFROM ${UP} AS final\n", "ARG img=scratch\nARG UP=SCRATCH\nFROM $img\nFROM ${UP} AS final\n", nil},
 		{"mount key case", "FROM a:1\nRUN --mount=type=bind,From=busybox:1.36,target=/b true\n", "FROM a:1" + D + "\nRUN --mount=type=bind,From=busybox:1.36" + D + ",target=/b true\n", nil},
 	}
 	for _, tc := range cases {
@@ -97,10 +99,10 @@ func TestRefDetails(t *testing.T) {
 		t.Fatalf("refs = %+v", f.Refs)
 	}
 	r := f.Refs[0]
-	if r.Kind != From || r.Line != 1 || r.Text != "a:1" || r.Platform != "linux/arm64" || src[r.Start:r.End] != "a:1" {
+	if r.Kind != ref.KindFrom || r.Line != 1 || r.Text != "a:1" || r.Platform != "linux/arm64" || src[r.Start:r.End] != "a:1" {
 		t.Errorf("ref 0 = %+v", r)
 	}
-	if r := f.Refs[1]; r.Kind != CopyFrom || r.Line != 3 || src[r.Start:r.End] != "b:2" {
+	if r := f.Refs[1]; r.Kind != ref.KindCopyFrom || r.Line != 3 || src[r.Start:r.End] != "b:2" {
 		t.Errorf("ref 1 = %+v", r)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 )
 
 // FileVar names the variable holding a path list of docker config files.
@@ -42,12 +42,9 @@ type Sources struct{}
 
 func (Sources) getenv(k string) string { return os.Getenv(k) }
 
-// dockerHub lists the names Docker Hub goes by; Hostname maps all to the first.
-var dockerHub = []string{"index.docker.io", "docker.io", "registry-1.docker.io"}
-
 // Hostname normalises a server URL as docker does ("https://cgr.dev/v2/" →
 // "cgr.dev"; every Docker Hub alias → "index.docker.io").
-func Hostname(serverURL string) string { return registry.Hostname(serverURL) }
+func Hostname(serverURL string) string { return ref.Hostname(serverURL) }
 
 // VarName is the variable for host: upper-case, every non-alphanumeric
 // character as "_" (cgr.dev → CGHISTORY_AUTH_CGR_DEV).
@@ -72,8 +69,8 @@ func (s Sources) Get(serverURL string) (Credential, error) {
 		return Credential{}, ErrNotFound
 	}
 	names := []string{host}
-	if host == dockerHub[0] {
-		names = dockerHub
+	if host == ref.DockerHub {
+		names = ref.DockerHubAliases
 	}
 	for _, n := range names {
 		v := VarName(n)

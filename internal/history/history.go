@@ -153,7 +153,7 @@ func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start,
 	if err != nil {
 		return nil, registry.RequestError(repo.RegistryStr(), err)
 	}
-	if err := c.Registry.CheckResponse(resp, repo.RepositoryStr()); err != nil {
+	if err := c.Registry.CheckResponse(resp, repo); err != nil {
 		return nil, c.explain(ctx, tag, err)
 	}
 	defer resp.Body.Close()
@@ -263,4 +263,77 @@ func (c *Client) ResolvePlatforms(ctx context.Context, repo name.Repository, ent
 		})
 	}
 	return g.Wait()
+}
+
+// Request says which builds of a tag to list.
+type Request struct {
+	Query
+	// Last keeps the N most recent builds (0: all).
+	Last int
+	// Platforms resolves each build's per-platform images.
+	Platforms bool
+	// Platform keeps only that platform's images, and the builds that have
+	// one (implies Platforms).
+	Platform *v1.Platform
+}
+
+// Builds is a tag's history as a request asked for it.
+type Builds struct {
+	// All is every build in the query's window, newest first; Entries
+	// the ones asked for (the first Last of All).
+	All, Entries []Entry
+	// Unsupported is set when the registry has no history API: Entries
+	// then holds the tag's current digest only, without a time.
+	Unsupported *NotSupportedError
+}
+
+// Builds lists a tag's builds: the history, the most recent Last, and
+// with Platforms or Platform each build's platform images.
+func (c *Client) Builds(ctx context.Context, tag name.Tag, req Request) (*Builds, error) {
+	all, err := c.List(ctx, tag, req.Query)
+	var ns *NotSupportedError
+	if errors.As(err, &ns) {
+		return &Builds{Entries: []Entry{{Digest: ns.Current}}, Unsupported: ns}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := &Builds{All: all, Entries: all}
+	if req.Last > 0 && len(all) > req.Last {
+		b.Entries = all[:req.Last]
+	}
+	if !req.Platforms && req.Platform == nil {
+		return b, nil
+	}
+	b.Entries = slices.Clone(b.Entries)
+	if err := c.ResolvePlatforms(ctx, tag.Context(), b.Entries); err != nil {
+		return nil, err
+	}
+	if req.Platform != nil {
+		for i := range b.Entries {
+			b.Entries[i].Platforms = slices.DeleteFunc(b.Entries[i].Platforms, func(p registry.Platform) bool { return !p.Platform.Satisfies(*req.Platform) })
+		}
+		b.Entries = slices.DeleteFunc(b.Entries, func(e Entry) bool { return len(e.Platforms) == 0 })
+	}
+	return b, nil
+}
+
+// ParseQuery reads --since and --until (see ParseTime); either may be "".
+func ParseQuery(since, until string, now time.Time) (Query, error) {
+	var q Query
+	var err error
+	if since != "" {
+		if q.Since, err = ParseTime(since, now); err != nil {
+			return Query{}, fmt.Errorf("--since: %w", err)
+		}
+	}
+	if until != "" {
+		if q.Until, err = ParseTime(until, now); err != nil {
+			return Query{}, fmt.Errorf("--until: %w", err)
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Since.After(q.Until) {
+		return Query{}, fmt.Errorf("--since (%s) is after --until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+	}
+	return q, nil
 }

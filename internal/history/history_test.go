@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	"github.com/docker/cli/cli/config"
@@ -30,7 +32,7 @@ func newClient(t testing.TB, cacheDir, cfgJSON string, debug *bytes.Buffer) *his
 	}
 	opts := registry.Options{
 		Credentials: registry.Keychain{Config: cf},
-		Cache:       registry.DiskCache{Dir: cacheDir},
+		Cache:       cache.New(cacheDir, 0),
 		RetryBase:   time.Millisecond,
 	}
 	if debug != nil {
@@ -123,7 +125,7 @@ func TestStaleCachedTokenIsRenewed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Corrupt every cached token, as if the registry had rotated its keys.
-	files, _ := filepath.Glob(filepath.Join(cache, "tokens", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(cache, "tokens", "*"))
 	if len(files) == 0 {
 		t.Fatal("no cached token")
 	}
@@ -441,17 +443,17 @@ func TestTLSRegistryOnLoopback(t *testing.T) {
 	for _, insecure := range []bool{false, true} {
 		var dbg bytes.Buffer
 		c := &history.Client{Registry: registry.New(registry.Options{
-			Cache: registry.DiskCache{Dir: t.TempDir()}, Transport: s.Transport(), Debug: &dbg, Insecure: insecure,
+			Cache: cache.New(t.TempDir(), 0), Transport: s.Transport(), Debug: &dbg, Insecure: insecure,
 		})}
-		ref, err := registry.ParseReference(s.Ref("chainguard/nginx", "latest"), "", insecure)
+		tag, err := ref.Options{Insecure: insecure}.Tag(s.Ref("chainguard/nginx", "latest"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.List(context.Background(), ref.(name.Tag), history.Query{})
+		got, err := c.List(context.Background(), tag, history.Query{})
 		if err != nil || len(got) != 1 || got[0].Digest != img.Digest {
 			t.Fatalf("insecure=%v: %v %v\n%s", insecure, got, err, dbg.String())
 		}
-		if err := c.ResolvePlatforms(context.Background(), ref.Context(), got); err != nil {
+		if err := c.ResolvePlatforms(context.Background(), tag.Context(), got); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(dbg.String(), "http://"+s.Host+"/v2/chainguard") {

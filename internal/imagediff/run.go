@@ -1,20 +1,20 @@
 package imagediff
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 )
 
 // Differ resolves two image references and compares them.
@@ -23,9 +23,11 @@ type Differ struct {
 	History   *history.Client
 	Inventory *inventory.Fetcher
 	SecDB     *vuln.Loader
-	// Namespace expands bare names, as for cghistory.
-	Namespace string
-	Insecure  bool
+	// Refs reads references as for cghistory (bare names expanded).
+	Refs ref.Options
+
+	images singleflight.Group // one resolution and inventory per image and options
+	pairs  singleflight.Group // one comparison per pair
 }
 
 // Options say what to compare and how.
@@ -41,38 +43,25 @@ type Options struct {
 	Grype       func(ctx context.Context, ref string) ([]vuln.Finding, error)
 }
 
-// Relative splits "IMAGE~N" into IMAGE and N (0 without a suffix).
-func Relative(s string) (string, int, error) {
-	i := strings.LastIndex(s, "~")
-	if i < 0 {
-		return s, 0, nil
-	}
-	n, err := strconv.Atoi(s[i+1:])
-	if err != nil || n < 0 {
-		return "", 0, fmt.Errorf("%q: ~N must be a non-negative number of builds back", s)
-	}
-	return s[:i], n, nil
-}
-
 // Resolve turns "IMAGE[:TAG|@DIGEST][~N]" into a digest reference:
 // ~N is the build N steps before the tag's current one (tag history API).
 func (d *Differ) Resolve(ctx context.Context, s string) (name.Digest, error) {
-	base, back, err := Relative(s)
+	base, back, err := ref.Relative(s)
 	if err != nil {
 		return name.Digest{}, err
 	}
-	ref, err := registry.ParseReference(base, d.Namespace, d.Insecure)
+	r, err := d.Refs.Parse(base)
 	if err != nil {
 		return name.Digest{}, err
 	}
-	repo := ref.Context()
-	if dg, ok := ref.(name.Digest); ok {
+	repo := r.Context()
+	if dg, ok := r.(name.Digest); ok {
 		if back > 0 {
 			return name.Digest{}, fmt.Errorf("%s: ~N needs a tag, not a digest", s)
 		}
 		return dg, nil
 	}
-	tag := ref.(name.Tag)
+	tag := r.(name.Tag)
 	if back == 0 {
 		h, err := d.Registry.Digest(ctx, tag)
 		if err != nil {
@@ -90,13 +79,32 @@ func (d *Differ) Resolve(ctx context.Context, s string) (name.Digest, error) {
 	return repo.Digest(entries[back].Digest.String()), nil
 }
 
-// Diff compares from (previous) with to (current).
+// Diff compares from (previous) with to (current). Without to, from is
+// the current build: "nginx" compares nginx~1 with nginx, "nginx~3" compares
+// nginx~3 with nginx.
 func (d *Differ) Diff(ctx context.Context, from, to string, opts Options) (*Result, error) {
+	if to == "" {
+		base, back, err := ref.Relative(from)
+		if err != nil {
+			return nil, err
+		}
+		if back == 0 {
+			from = base + "~1"
+		}
+		to = base
+	}
+	return d.diff(ctx, from, to, opts)
+}
+
+func (d *Differ) diff(ctx context.Context, from, to string, opts Options) (*Result, error) {
 	var imgs [2]Image
-	g, gctx := errgroup.WithContext(ctx)
+	// No cancelling the other side when one fails: images are shared
+	// between comparisons (sharedImage), and another comparison may still
+	// need the one in flight.
+	var g errgroup.Group
 	for i, s := range []string{from, to} {
 		g.Go(func() error {
-			img, err := d.image(gctx, s, opts)
+			img, err := d.sharedImage(ctx, s, opts)
 			if err != nil {
 				return err
 			}
@@ -189,6 +197,18 @@ func hasType(imgs *[2]Image, typ string) bool {
 	return false
 }
 
+// sharedImage is image, once per image and options however many
+// comparisons ask for it at the same time. The Image returned is a copy
+// whose slices the caller may not modify.
+func (d *Differ) sharedImage(ctx context.Context, s string, opts Options) (Image, error) {
+	key := fmt.Sprintf("%s %s %v %s %v", s, opts.Platform.String(), opts.PlatformSet, opts.Source, opts.Types)
+	v, err, _ := d.images.Do(key, func() (any, error) { return d.image(ctx, s, opts) })
+	if err != nil {
+		return Image{}, err
+	}
+	return v.(Image), nil
+}
+
 // image resolves one side: its platform image, size, config and inventory.
 func (d *Differ) image(ctx context.Context, s string, opts Options) (Image, error) {
 	dg, err := d.Resolve(ctx, s)
@@ -219,21 +239,13 @@ func (d *Differ) image(ctx context.Context, s string, opts Options) (Image, erro
 		return Image{}, fmt.Errorf("%s has no %s image (it has %s); choose one with --platform", s, opts.Platform.String(), strings.Join(have, ", "))
 	}
 	img := Image{Ref: repo.Digest(chosen.Digest.String()).String(), Digest: chosen.Digest, Platform: chosen.Platform, Size: chosen.Size}
-	_, body, err := d.Registry.Manifest(ctx, repo, chosen.Digest)
+	m, err := d.Registry.ImageManifest(ctx, repo, chosen.Digest)
 	if err != nil {
-		return Image{}, err
+		return Image{}, fmt.Errorf("%s: %w", s, err)
 	}
-	m, err := v1.ParseManifest(bytes.NewReader(body))
+	cf, err := d.Registry.Config(ctx, repo, m)
 	if err != nil {
-		return Image{}, fmt.Errorf("%s: image manifest: %w", s, err)
-	}
-	cfgBytes, err := d.Registry.Blob(ctx, repo, m.Config.Digest)
-	if err != nil {
-		return Image{}, fmt.Errorf("%s: image config: %w", s, err)
-	}
-	cf, err := v1.ParseConfigFile(bytes.NewReader(cfgBytes))
-	if err != nil {
-		return Image{}, fmt.Errorf("%s: malformed image config: %w", s, err)
+		return Image{}, fmt.Errorf("%s: %w", s, err)
 	}
 	img.Config = &cf.Config
 	inv, err := d.Inventory.Fetch(ctx, repo, chosen.Digest, opts.Source)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -87,10 +88,11 @@ func NewFixture(t testing.TB, sbom bool) *Fixture {
 	return f
 }
 
-func differ(t testing.TB, cache string) *imagediff.Differ {
-	c := registry.New(registry.Options{Cache: registry.DiskCache{Dir: cache}, Transport: registrytest.LoopbackTransport()})
-	return &imagediff.Differ{Registry: c, History: &history.Client{Registry: c}, Inventory: &inventory.Fetcher{Registry: c},
-		SecDB: &vuln.Loader{HTTP: c.HTTP(), Cache: c.Cache()}}
+func differ(t testing.TB, dir string) *imagediff.Differ {
+	dc := cache.New(dir, 0)
+	c := registry.New(registry.Options{Cache: dc, Transport: registrytest.LoopbackTransport()})
+	return &imagediff.Differ{Registry: c, History: &history.Client{Registry: c}, Inventory: &inventory.Fetcher{Registry: c, Cache: dc},
+		SecDB: &vuln.Loader{HTTP: c.HTTP(), Cache: dc}}
 }
 
 func describe(r *imagediff.Result) string {

@@ -2,17 +2,15 @@ package inventory
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
-	"sync/atomic"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -33,8 +31,7 @@ var ErrNoInventory = errors.New("no package inventory found")
 // them on disk by image digest (images are immutable).
 type Fetcher struct {
 	Registry *registry.Client
-	// BytesRead counts compressed bytes downloaded for layers and SBOMs.
-	BytesRead atomic.Int64
+	Cache    *cache.Cache // nil: no disk cache
 	// Progress, when set, hears what is being downloaded.
 	Progress func(format string, args ...any)
 }
@@ -49,10 +46,9 @@ func (f *Fetcher) progress(format string, args ...any) {
 // source "sbom", "layers" or "auto" (the SBOM attestation when there is
 // one, else the layers).
 func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, source string) (*Inventory, error) {
-	cache := f.Registry.Cache()
 	key := "v2-" + digest.Hex + "-" + source
 	var inv Inventory
-	if cache.Get("inventories", key, &inv) {
+	if f.Cache.GetJSON("inventories", key, &inv) {
 		return &inv, nil
 	}
 	var got *Inventory
@@ -64,7 +60,7 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 		got, err = f.fromLayers(ctx, repo, digest)
 	case SourceAuto, "":
 		got, err = f.fromSBOM(ctx, repo, digest)
-		if errors.Is(err, ErrNoInventory) {
+		if errors.Is(err, ErrNoInventory) || errors.Is(err, registry.ErrTooLarge) {
 			var lerr error
 			if got, lerr = f.fromLayers(ctx, repo, digest); lerr != nil {
 				return nil, fmt.Errorf("%w (tried an SPDX SBOM attestation: %v)", lerr, err)
@@ -78,7 +74,7 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 		return nil, err
 	}
 	got.Sort()
-	_ = cache.Put("inventories", key, got)
+	_ = f.Cache.PutJSON("inventories", key, got)
 	return got, nil
 }
 
@@ -127,11 +123,10 @@ func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, wh
 		if pt := l.Annotations["predicateType"]; pt != "" && pt != SPDXPredicateType {
 			continue
 		}
-		blob, err := f.Registry.Blob(ctx, repo, l.Digest)
+		blob, err := f.Registry.Blob(ctx, repo, l)
 		if err != nil {
 			return nil, err
 		}
-		f.BytesRead.Add(int64(len(blob)))
 		pt, pred, err := ParseAttestation(bytes.NewReader(blob))
 		if err != nil {
 			return nil, fmt.Errorf("attestation %s: %w", l.Digest, err)
@@ -172,13 +167,9 @@ var (
 // them from the top and stopping as soon as the database (and os-release)
 // is known. Whiteouts in upper layers hide files below them.
 func (f *Fetcher) fromLayers(ctx context.Context, repo name.Repository, digest v1.Hash) (*Inventory, error) {
-	_, body, err := f.Registry.Manifest(ctx, repo, digest)
+	m, err := f.Registry.ImageManifest(ctx, repo, digest)
 	if err != nil {
 		return nil, err
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("image manifest %s: %w", digest, err)
 	}
 	sc := &layerScan{hidden: map[string]bool{}, statusD: map[string][]byte{}}
 	for i := len(m.Layers) - 1; i >= 0 && !sc.done(); i-- {
@@ -246,23 +237,30 @@ func (s *layerScan) isHidden(p string) bool {
 	return false
 }
 
+// scanLayer reads one layer (gzip, zstd or uncompressed), keeping the
+// files sc wants. It reads the layer to its end, so that a layer whose bytes
+// do not match its digest fails (registry.ErrIntegrity) and is never used.
 func (f *Fetcher) scanLayer(ctx context.Context, repo name.Repository, l v1.Descriptor, sc *layerScan) error {
-	rc, err := f.Registry.OpenBlob(ctx, repo, l.Digest)
+	layer, err := f.Registry.Layer(ctx, repo, l)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	counted := &countingReader{r: rc, n: &f.BytesRead}
-	br := bufio.NewReader(counted)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("layer %s: %w", l.Digest, err)
-		}
-		defer gz.Close()
-		r = gz
+	r, err := layer.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", l.Digest, err)
 	}
+	defer r.Close()
+	if err := sc.scanTar(r, l); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("layer %s: %w", l.Digest, err)
+	}
+	return nil
+}
+
+// scanTar reads a layer's tar stream into sc.
+func (sc *layerScan) scanTar(r io.Reader, l v1.Descriptor) error {
 	tr := tar.NewReader(r)
 	var whiteouts []string
 	for {
@@ -343,17 +341,6 @@ func osRelease(data []byte, key string) string {
 		}
 	}
 	return ""
-}
-
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }
 
 func sizeText(n int64) string {

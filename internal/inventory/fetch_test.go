@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func spdxFor(pkgs ...apkPkg) []byte {
 }
 
 func fetcher(t testing.TB) *inventory.Fetcher {
-	return &inventory.Fetcher{Registry: registry.New(registry.Options{Cache: registry.DiskCache{Dir: t.TempDir()}, Transport: registrytest.LoopbackTransport()})}
+	dc := cache.New(t.TempDir(), 0)
+	return &inventory.Fetcher{Registry: registry.New(registry.Options{Cache: dc, Transport: registrytest.LoopbackTransport()}), Cache: dc}
 }
 
 func summary(inv *inventory.Inventory) string {

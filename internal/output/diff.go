@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/template"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
 	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
+	"github.com/docker/cli/templates"
+	"github.com/morikuni/aec"
 )
 
 // DiffDocument is the JSON shape of `docker cgdiff --format json`: the
@@ -120,15 +121,15 @@ func side(img imagediff.Image) DiffImage {
 
 // DiffOptions control rendering.
 type DiffOptions struct {
-	Format string // table (""), json, markdown, or a Go template
-	Color  bool
+	Format   string // table (""), json, markdown, or a Go template
+	Terminal Terminal
 }
 
 // WriteDiff renders a comparison.
 func WriteDiff(w io.Writer, r *imagediff.Result, opts DiffOptions) error {
 	switch opts.Format {
 	case "", "table":
-		return writeDiffTable(w, r, opts.Color)
+		return writeDiffTable(w, r, opts.Terminal)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -137,10 +138,7 @@ func WriteDiff(w io.Writer, r *imagediff.Result, opts DiffOptions) error {
 	case "markdown":
 		return writeDiffMarkdown(w, r)
 	}
-	tmpl, err := template.New("format").Funcs(template.FuncMap{
-		"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-		"join": strings.Join,
-	}).Parse(opts.Format)
+	tmpl, err := templates.Parse(opts.Format)
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
@@ -151,21 +149,15 @@ func WriteDiff(w io.Writer, r *imagediff.Result, opts DiffOptions) error {
 	return err
 }
 
-const (
-	green  = "\x1b[32m"
-	red    = "\x1b[31m"
-	yellow = "\x1b[33m"
-	bold   = "\x1b[1m"
-	reset  = "\x1b[0m"
+var (
+	green  = aec.GreenF
+	red    = aec.RedF
+	yellow = aec.YellowF
+	bold   = aec.Bold
 )
 
-func writeDiffTable(w io.Writer, r *imagediff.Result, color bool) error {
-	c := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + reset
-	}
+func writeDiffTable(w io.Writer, r *imagediff.Result, term Terminal) error {
+	c := func(a aec.ANSI, s string) string { return term.paint(a, s) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "FROM  %s  (%s, %s, %s)\n", r.From.Ref, r.From.Platform.String(), Size(r.From.Size), r.From.Inventory.Source)
 	fmt.Fprintf(&b, "TO    %s  (%s, %s, %s)\n", r.To.Ref, r.To.Platform.String(), Size(r.To.Size), r.To.Inventory.Source)

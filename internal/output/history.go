@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker/cli/cli/command/formatter"
 )
 
@@ -18,6 +19,23 @@ const (
 	HistoryChangesTableFormat   = "table {{.UpdatedSince}}\t{{.UpdatedAt}}\t{{.Digest}}\t{{.Changes}}"
 )
 
+// HistoryFormats picks the table and quiet layouts: with --changes a
+// CHANGES column, with platforms a PLATFORMS column; with one platform
+// chosen, -q prints that platform's digests.
+func HistoryFormats(changes, platforms, onePlatform bool) (table, quiet string) {
+	table, quiet = HistoryTableFormat, HistoryQuietFormat
+	switch {
+	case changes:
+		table = HistoryChangesTableFormat
+	case platforms:
+		table = HistoryPlatformsTableFormat
+	}
+	if onePlatform {
+		quiet = "{{.PlatformDigest}}"
+	}
+	return table, quiet
+}
+
 // HistoryContext describes what a history listing is about.
 type HistoryContext struct {
 	formatter.Context
@@ -25,9 +43,9 @@ type HistoryContext struct {
 	Tag       string
 	Platforms bool // entries carry resolved platforms
 	Now       time.Time
-	// Changes summarises each build against the one before, by digest
-	// (--changes); nil when not asked.
-	Changes map[string]string
+	// Changes explains each build against the one before, in the order of
+	// the entries (--changes); nil when not asked.
+	Changes []imagediff.Explanation
 }
 
 // WriteHistory renders entries (already newest first).
@@ -42,8 +60,12 @@ func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
 		"Changes":      "CHANGES",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
-		for _, e := range entries {
-			if err := format(&historyRow{ctx: &ctx, e: e}); err != nil {
+		for i, e := range entries {
+			row := &historyRow{ctx: &ctx, e: e}
+			if i < len(ctx.Changes) {
+				row.change = &ctx.Changes[i]
+			}
+			if err := format(row); err != nil {
 				return err
 			}
 		}
@@ -53,8 +75,9 @@ func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
 
 type historyRow struct {
 	formatter.HeaderContext
-	ctx *HistoryContext
-	e   history.Entry
+	ctx    *HistoryContext
+	e      history.Entry
+	change *imagediff.Explanation
 }
 
 // Image is the repository.
@@ -83,7 +106,12 @@ func (r *historyRow) UpdatedAt() string {
 func (r *historyRow) UpdatedSince() string { return Since(r.e.UpdatedAt, r.ctx.Now) }
 
 // Changes summarises what changed from the build before (--changes).
-func (r *historyRow) Changes() string { return r.ctx.Changes[r.e.Digest.String()] }
+func (r *historyRow) Changes() string {
+	if r.change == nil {
+		return ""
+	}
+	return summary(*r.change, "cannot summarise")
+}
 
 // Platforms lists each platform as "os/arch: digest (size)".
 func (r *historyRow) Platforms() string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
 	"github.com/docker/cli/cli/command/formatter"
 )
@@ -17,16 +18,103 @@ const (
 	PinExplainFormat = "{{.Location}}  {{.Old}} → {{.New}}\n    {{.Explanation}}"
 )
 
-// WriteChanges renders pin changes, one per line; explain (may be nil)
-// holds a summary of what each change brings, by Location.
-func WriteChanges(ctx formatter.Context, changes []pin.Change, explain map[string]string) error {
+// PinMode is what a cgpin run does with its plan.
+type PinMode int
+
+// Modes of a cgpin run.
+const (
+	PinWrite  PinMode = iota // write the files, list the changes
+	PinCheck                 // list what would change
+	PinDryRun                // print a unified diff (or, with a format, the list)
+)
+
+// PinReport is a cgpin run for output: the plan, the mode, and (with
+// --explain) one explanation per change, in the order of plan.Changes().
+type PinReport struct {
+	Plan      *pin.Plan
+	Mode      PinMode
+	Update    bool
+	Explained []imagediff.Explanation // nil without --explain
+}
+
+// WritePin prints a cgpin run: the changes (as a diff, a list, JSON, a
+// template or markdown) on out; notes on skipped references and the
+// summary sentence on errOut.
+func WritePin(out, errOut io.Writer, format string, r PinReport) error {
+	for _, n := range r.Plan.Notes {
+		fmt.Fprintf(errOut, "%s:%d: %s: left alone: %s\n", n.File, n.Line, n.Ref, n.Reason)
+	}
+	changes := r.Plan.Changes()
+	var err error
+	switch {
+	case r.Mode == PinDryRun && format == "":
+		fmt.Fprint(out, r.Plan.Diff())
+		for i, c := range changes {
+			if r.Explained != nil {
+				fmt.Fprintf(out, "# %s:%d: %s\n", c.File, c.Line, summary(r.Explained[i], "cannot explain"))
+			}
+		}
+	case format == "markdown":
+		err = writeChangesMarkdown(out, changes, r.Explained)
+	default:
+		def := PinFormat
+		switch {
+		case r.Mode == PinCheck:
+			def = PinCheckFormat
+		case r.Explained != nil && r.Mode == PinWrite:
+			def = PinExplainFormat
+		}
+		f := Format(format, false, def, def)
+		if format == "" || format == formatter.TableFormatKey {
+			f = formatter.Format(def)
+		}
+		err = WriteChanges(formatter.Context{Output: out, Format: f}, changes, r.Explained)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(errOut, pinSummary(r))
+	return nil
+}
+
+// pinSummary is the closing sentence of a cgpin run.
+func pinSummary(r PinReport) string {
+	p := r.Plan
+	n, files := len(p.Changes()), len(p.Changed())
+	verb := "Pinned"
+	switch {
+	case r.Mode != PinWrite:
+		verb = "Would pin"
+	case r.Update:
+		verb = "Pinned or updated"
+	}
+	return fmt.Sprintf("%s %d %s in %d of %d %s (%d distinct %s resolved, %d left alone)",
+		verb, n, plural(n, "reference", "references"), files, len(p.Files), plural(len(p.Files), "file", "files"),
+		p.Resolved, plural(p.Resolved, "image", "images"), len(p.Notes))
+}
+
+// Plural picks the word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// WriteChanges renders pin changes, one per line; explained (nil without
+// --explain) holds what each change brings, in the same order.
+func WriteChanges(ctx formatter.Context, changes []pin.Change, explained []imagediff.Explanation) error {
 	header := &changeRow{HeaderContext: formatter.HeaderContext{Header: formatter.SubHeaderContext{
 		"Location": "LOCATION", "File": "FILE", "Line": "LINE", "Kind": "KIND",
 		"Old": "OLD", "New": "NEW", "Digest": "DIGEST", "Explanation": "CHANGES",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
-		for _, c := range changes {
-			if err := format(&changeRow{c: c, explain: explain}); err != nil {
+		for i, c := range changes {
+			row := &changeRow{c: c}
+			if explained != nil {
+				row.explained = &explained[i]
+			}
+			if err := format(row); err != nil {
 				return err
 			}
 		}
@@ -36,24 +124,29 @@ func WriteChanges(ctx formatter.Context, changes []pin.Change, explain map[strin
 
 type changeRow struct {
 	formatter.HeaderContext
-	c       pin.Change
-	explain map[string]string
+	c         pin.Change
+	explained *imagediff.Explanation
 }
 
 // Explanation summarises what the new digest brings (--explain).
-func (r *changeRow) Explanation() string { return r.explain[r.Location()] }
+func (r *changeRow) Explanation() string {
+	if r.explained == nil {
+		return ""
+	}
+	return summary(*r.explained, "cannot explain")
+}
 
 // Location is file:line.
 func (r *changeRow) Location() string { return fmt.Sprintf("%s:%d", r.c.File, r.c.Line) }
 
-// File is the Dockerfile as named.
+// File is the file as named.
 func (r *changeRow) File() string { return r.c.File }
 
 // Line is the reference's line.
 func (r *changeRow) Line() int { return r.c.Line }
 
 // Kind is where the reference was found (FROM, COPY --from, …).
-func (r *changeRow) Kind() string { return r.c.Kind.String() }
+func (r *changeRow) Kind() string { return string(r.c.Kind) }
 
 // Old is the reference as written.
 func (r *changeRow) Old() string { return r.c.Old }
@@ -69,24 +162,26 @@ func (r *changeRow) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
 		"File": r.c.File, "Line": r.c.Line, "Kind": r.Kind(), "Old": r.c.Old, "New": r.c.New, "Digest": r.Digest(),
 	}
-	if r.explain != nil {
+	if r.explained != nil {
 		m["Changes"] = r.Explanation()
 	}
 	return json.Marshal(m)
 }
 
-// WriteChangesMarkdown renders changes as a pull-request body.
-func WriteChangesMarkdown(w io.Writer, changes []pin.Change, explain map[string]string) error {
+// writeChangesMarkdown renders changes as a pull-request body.
+func writeChangesMarkdown(w io.Writer, changes []pin.Change, explained []imagediff.Explanation) error {
 	var b strings.Builder
 	b.WriteString("### Base image updates (docker cgpin)\n\n| where | image | digest | what changed |\n|---|---|---|---|\n")
-	for _, c := range changes {
-		r := changeRow{c: c, explain: explain}
-		name, _, _ := strings.Cut(c.New, "@")
-		old := "(unpinned)"
-		if _, d, ok := strings.Cut(c.Old, "@"); ok {
-			old = "`" + ShortDigest(d) + "`"
+	for i, c := range changes {
+		r := changeRow{c: c}
+		if explained != nil {
+			r.explained = &explained[i]
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s → `%s` | %s |\n", r.Location(), name, old, ShortDigest(c.Digest.String()),
+		old := "(unpinned)"
+		if c.Image.Pinned() {
+			old = "`" + ShortDigest(c.Image.Digest.String()) + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s → `%s` | %s |\n", r.Location(), c.Image.Name, old, ShortDigest(c.Digest.String()),
 			strings.ReplaceAll(r.Explanation(), "|", "\\|"))
 	}
 	_, err := io.WriteString(w, b.String())

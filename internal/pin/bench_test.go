@@ -3,6 +3,7 @@ package pin
 import (
 	"context"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,9 +60,9 @@ func reportRequests(b *testing.B, s *registrytest.Server, elapsed time.Duration)
 
 func benchPin(b *testing.B, warm bool) {
 	s, refs := benchRegistry(b)
-	cache := b.TempDir()
-	pinOnce := func(dir, cache string) {
-		c := registry.New(registry.Options{Cache: registry.DiskCache{Dir: cache}, Transport: registrytest.LoopbackTransport()})
+	cacheDir := b.TempDir()
+	pinOnce := func(dir, cacheDir string) {
+		c := registry.New(registry.Options{Cache: cache.New(cacheDir, 0), Transport: registrytest.LoopbackTransport()})
 		files, err := Collect([]string{dir}, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -75,7 +76,7 @@ func benchPin(b *testing.B, warm bool) {
 		}
 	}
 	if warm {
-		pinOnce(writeMonorepo(b, refs), cache)
+		pinOnce(writeMonorepo(b, refs), cacheDir)
 	}
 	s.ResetCounts()
 	var elapsed time.Duration
@@ -83,9 +84,9 @@ func benchPin(b *testing.B, warm bool) {
 	for i := range b.N {
 		b.StopTimer()
 		dir := writeMonorepo(b, refs)
-		c := cache
+		c := cacheDir
 		if !warm {
-			c = filepath.Join(cache, fmt.Sprint(i))
+			c = filepath.Join(cacheDir, fmt.Sprint(i))
 		}
 		b.StartTimer()
 		start := time.Now()

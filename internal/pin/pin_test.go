@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ import (
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 func resolver(t testing.TB) *RegistryResolver {
-	c := registry.New(registry.Options{Cache: registry.DiskCache{Dir: t.TempDir()}, RetryBase: time.Millisecond, Attempts: 2,
+	c := registry.New(registry.Options{Cache: cache.New(t.TempDir(), 0), RetryBase: time.Millisecond, Attempts: 2,
 		Transport: registrytest.LoopbackTransport()})
 	return &RegistryResolver{Registry: c, History: &history.Client{Registry: c}}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -28,15 +29,32 @@ type Options struct {
 	Jobs int
 }
 
-// Change is one reference that gets a new digest.
+// Change is one reference that gets a new digest, as typed values: where
+// it is, what was written, taken apart, and what it becomes.
 type Change struct {
-	File   string // as the user named it
-	Line   int
-	Kind   dockerfile.Kind
-	Old    string // the reference as written
-	New    string // the reference as it will be written
-	Digest v1.Hash
+	File string // as the user named it
+	Line int
+	// Start and End delimit the bytes of File that are replaced.
+	Start, End int
+	Kind       ref.Kind
+	// Image is the reference as written, taken apart; Image.Digest is the
+	// previous pin (zero for a first pin).
+	Image ref.Image
+	Old   string // the reference as written
+	New   string // the reference as it will be written
+	// Digest is the digest pinned now, of the index or, with Platform, of
+	// that platform's image.
+	Digest   v1.Hash
+	Platform *v1.Platform
 }
+
+// Previous is the build pinned before the change, if there was one.
+func (c Change) Previous() (name.Digest, bool) {
+	return c.Image.At(c.Image.Digest), c.Image.Pinned()
+}
+
+// Next is the build pinned by the change.
+func (c Change) Next() name.Digest { return c.Image.At(c.Digest) }
 
 // Note is a reference left alone, and why.
 type Note struct {
@@ -109,8 +127,8 @@ func (e *LocatedError) Unwrap() error { return e.Err }
 type pending struct {
 	file *FilePlan
 	ref  dockerfile.Ref
-	tag  name.Tag
-	key  string
+	img  ref.Image
+	tag  name.Tag // what to follow
 }
 
 // Build reads files, finds their references and resolves them. It returns
@@ -160,39 +178,11 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 	}
 
 	// Resolve each distinct reference once.
-	digests := map[string]v1.Hash{}
-	var keys []string
-	tags := map[string]name.Tag{}
+	resolved := resolveAll(ctx, r, todo, opts.Jobs)
+	p.Resolved = len(resolved)
 	for _, t := range todo {
-		if _, ok := tags[t.key]; !ok {
-			tags[t.key] = t.tag
-			keys = append(keys, t.key)
-		}
-	}
-	resolveErrs := make([]error, len(keys))
-	results := make([]v1.Hash, len(keys))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.Jobs)
-	for i, k := range keys {
-		g.Go(func() error {
-			d, err := r.Resolve(gctx, tags[k])
-			results[i], resolveErrs[i] = d, err
-			return nil // keep going: report every failure at once
-		})
-	}
-	_ = g.Wait()
-	failed := map[string]error{}
-	for i, k := range keys {
-		if resolveErrs[i] != nil {
-			failed[k] = resolveErrs[i]
-		} else {
-			digests[k] = results[i]
-		}
-	}
-	p.Resolved = len(keys)
-	for _, t := range todo {
-		if err, ok := failed[t.key]; ok {
-			errs = append(errs, &LocatedError{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text, Err: err})
+		if res := resolved[t.tag]; res.err != nil {
+			errs = append(errs, &LocatedError{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text, Err: res.err})
 		}
 	}
 	if len(errs) > 0 {
@@ -203,23 +193,23 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 	edits := map[*FilePlan][]dockerfile.Edit{}
 	keeper, _ := r.(Keeper)
 	for _, t := range todo {
-		d := digests[t.key]
-		if keeper != nil && t.ref.DigestStart >= 0 {
-			pinned, err := v1.NewHash(t.ref.Text[t.ref.DigestStart-t.ref.Start+1:])
-			if err == nil && pinned != d && keeper.Keep(t.tag, pinned, d) {
-				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text,
-					Reason: "pinned to a newer build than the cooldown allows; not moved back"})
-				continue
-			}
-		}
-		e, newText, changed := edit(t.ref, d)
-		if !changed {
+		res := resolved[t.tag]
+		d := res.Digest
+		if t.img.Pinned() && t.img.Digest == d {
 			continue
 		}
-		edits[t.file] = append(edits[t.file], e)
-		t.file.Changes = append(t.file.Changes, Change{
-			File: t.file.Path, Line: t.ref.Line, Kind: t.ref.Kind, Old: t.ref.Text, New: newText, Digest: d,
-		})
+		if keeper != nil && t.img.Pinned() && keeper.Keep(t.tag, t.img.Digest, d) {
+			p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text,
+				Reason: "pinned to a newer build than the cooldown allows; not moved back"})
+			continue
+		}
+		c := Change{File: t.file.Path, Line: t.ref.Line, Start: t.ref.Start, End: t.ref.End, Kind: t.ref.Kind,
+			Image: t.img, Old: t.ref.Text, New: t.img.Pin(d), Digest: d, Platform: res.Platform}
+		if t.img.Pinned() {
+			c.Start = t.ref.DigestStart // only the digest is replaced
+		}
+		edits[t.file] = append(edits[t.file], dockerfile.Edit{Start: c.Start, End: c.End, Text: c.New[c.Start-t.ref.Start:]})
+		t.file.Changes = append(t.file.Changes, c)
 	}
 	for _, f := range p.Files {
 		f.New = f.Old
@@ -237,52 +227,52 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 }
 
 // classify decides what to do with one reference.
-func classify(fp *FilePlan, ref dockerfile.Ref, opts Options) (*pending, *Note, error) {
-	text := ref.Text
-	hasDigest := ref.DigestStart >= 0
-	base := text
-	if hasDigest {
-		base = text[:ref.DigestStart-ref.Start]
+func classify(fp *FilePlan, r dockerfile.Ref, opts Options) (*pending, *Note, error) {
+	img, err := ref.ParseImage(r.Text)
+	if err != nil {
+		return nil, nil, &LocatedError{File: fp.Path, Line: r.Line, Ref: r.Text, Err: err}
 	}
-	if hasDigest {
-		if _, err := v1.NewHash(text[ref.DigestStart-ref.Start+1:]); err != nil {
-			return nil, nil, &LocatedError{File: fp.Path, Line: ref.Line, Ref: text, Err: fmt.Errorf("invalid digest: %w", err)}
+	switch {
+	case img.Pinned() && !opts.Update:
+		return nil, nil, nil // already pinned; --update moves it
+	case img.Pinned() && img.Tag == "":
+		return nil, &Note{File: fp.Path, Line: r.Line, Ref: r.Text, Reason: "pinned by digest without a tag: nothing to follow"}, nil
+	}
+	return &pending{file: fp, ref: r, img: img, tag: img.Tagged()}, nil, nil
+}
+
+// resolved is one distinct tag's resolution.
+type resolved struct {
+	Resolution
+	err error
+}
+
+// resolveAll resolves each distinct tag of todo once, jobs at a time,
+// collecting every failure rather than stopping at the first.
+func resolveAll(ctx context.Context, r Resolver, todo []pending, jobs int) map[name.Tag]resolved {
+	var tags []name.Tag
+	out := map[name.Tag]resolved{}
+	for _, t := range todo {
+		if _, ok := out[t.tag]; !ok {
+			out[t.tag] = resolved{}
+			tags = append(tags, t.tag)
 		}
 	}
-	parsed, err := name.ParseReference(base, name.WeakValidation)
-	if err != nil {
-		return nil, nil, &LocatedError{File: fp.Path, Line: ref.Line, Ref: text, Err: fmt.Errorf("invalid image reference: %w", err)}
+	results := make([]resolved, len(tags))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, tag := range tags {
+		g.Go(func() error {
+			res, err := r.Resolve(gctx, tag)
+			results[i] = resolved{Resolution: res, err: err}
+			return nil // keep going: report every failure at once
+		})
 	}
-	tag, _ := parsed.(name.Tag)
-	explicitTag := tag.TagStr() != "" && strings.Contains(lastSegment(base), ":")
-	switch {
-	case hasDigest && !opts.Update:
-		return nil, nil, nil // already pinned; --update moves it
-	case hasDigest && !explicitTag:
-		return nil, &Note{File: fp.Path, Line: ref.Line, Ref: text, Reason: "pinned by digest without a tag: nothing to follow"}, nil
+	_ = g.Wait()
+	for i, tag := range tags {
+		out[tag] = results[i]
 	}
-	return &pending{file: fp, ref: ref, tag: tag, key: tag.Name()}, nil, nil
-}
-
-func lastSegment(s string) string {
-	if i := strings.LastIndex(s, "/"); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
-
-// edit inserts or replaces the digest of ref.
-func edit(ref dockerfile.Ref, d v1.Hash) (dockerfile.Edit, string, bool) {
-	digest := "@" + d.String()
-	if ref.DigestStart < 0 {
-		return dockerfile.Edit{Start: ref.End, End: ref.End, Text: digest}, ref.Text + digest, true
-	}
-	old := ref.Text[ref.DigestStart-ref.Start:]
-	if old == digest {
-		return dockerfile.Edit{}, ref.Text, false
-	}
-	newText := ref.Text[:ref.DigestStart-ref.Start] + digest
-	return dockerfile.Edit{Start: ref.DigestStart, End: ref.End, Text: digest}, newText, true
+	return out
 }
 
 // readFile loads a Dockerfile, refusing what is not a regular text file.

@@ -15,7 +15,14 @@ import (
 
 // Resolver finds the digest a tag should be pinned to.
 type Resolver interface {
-	Resolve(ctx context.Context, tag name.Tag) (v1.Hash, error)
+	Resolve(ctx context.Context, tag name.Tag) (Resolution, error)
+}
+
+// Resolution is what a tag is pinned to.
+type Resolution struct {
+	// Digest is the index's, or with Platform that platform image's.
+	Digest   v1.Hash
+	Platform *v1.Platform
 }
 
 // RegistryResolver resolves tags against their registries: the tag's
@@ -66,7 +73,7 @@ func (r *RegistryResolver) Keep(tag name.Tag, pinned, candidate v1.Hash) bool {
 var ErrNoHistory = errors.New("no tag history API")
 
 // Resolve implements Resolver.
-func (r *RegistryResolver) Resolve(ctx context.Context, tag name.Tag) (v1.Hash, error) {
+func (r *RegistryResolver) Resolve(ctx context.Context, tag name.Tag) (Resolution, error) {
 	var d v1.Hash
 	var err error
 	if cutoff, ok := r.cutoff(); ok {
@@ -75,18 +82,18 @@ func (r *RegistryResolver) Resolve(ctx context.Context, tag name.Tag) (v1.Hash, 
 		d, err = r.Registry.Digest(ctx, tag)
 	}
 	if err != nil || r.Platform == nil {
-		return d, err
+		return Resolution{Digest: d}, err
 	}
 	ps, err := r.Registry.Platforms(ctx, tag.Context(), d)
 	if err != nil {
-		return v1.Hash{}, err
+		return Resolution{}, err
 	}
 	for _, p := range ps {
 		if p.Platform.Satisfies(*r.Platform) {
-			return p.Digest, nil
+			return Resolution{Digest: p.Digest, Platform: &p.Platform}, nil
 		}
 	}
-	return v1.Hash{}, fmt.Errorf("%s has no %s image", tag, r.Platform)
+	return Resolution{}, fmt.Errorf("%s has no %s image", tag, r.Platform)
 }
 
 func (r *RegistryResolver) cutoff() (time.Time, bool) {

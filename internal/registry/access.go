@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -31,108 +30,69 @@ type Access struct {
 	Detail string
 }
 
-// CheckAccess performs a real token exchange for host, or for ref's
-// repository with pull scope followed by a HEAD of ref, bypassing (but
-// reporting on) the token cache.
+// CheckAccess performs a real token exchange for reg, or for ref's
+// repository with pull scope followed by a fetch of ref's manifest,
+// bypassing (but reporting on) the token cache. It uses the client's own
+// token exchange, so it answers exactly as a pull would.
 func (c *Client) CheckAccess(ctx context.Context, reg name.Registry, ref name.Reference) Access {
 	a := Access{Host: reg.RegistryStr()}
 	creds, err := c.opts.Credentials.Lookup(a.Host)
 	if err != nil {
-		a.Detail = err.Error()
+		a.Detail = redactErr(err).Error()
 		return a
 	}
 	a.Source, a.Username = creds.Source, creds.Auth.Username
+	t := &authTransport{c: c, creds: creds, repo: reg.Repo("")}
 	var scopes []string
 	if ref != nil {
-		repo := ref.Context()
-		a.Repo = repo.RepositoryStr()
-		scope := repo.Scope(transport.PullScope)
-		scopes = []string{scope}
-		var ct cachedToken
-		if c.opts.Cache.read("tokens", tokenKey(a.Host, scope, creds), &ct) && ct.Token != "" && c.opts.Now().Before(ct.Expires) {
+		t.repo = ref.Context()
+		a.Repo = t.repo.RepositoryStr()
+		scopes = []string{t.scope()}
+		if ct, ok := loadToken(c.opts.Cache, tokenKey(a.Host, t.scope(), creds), c.opts.Now()); ok {
 			a.CachedToken, a.CachedExpires = true, ct.Expires
 		}
 	}
-	ch, err := transport.Ping(ctx, reg, c.base)
-	if err != nil {
+	if t.challenge, err = transport.Ping(ctx, reg, c.base); err != nil {
 		a.Detail = (&Error{Kind: ErrUnreachable, Host: a.Host, Err: redactErr(err)}).Error()
 		return a
 	}
-	tr := &authTransport{c: c, challenge: ch, creds: creds}
+	if isBearer(t.challenge) || creds.Auth.RegistryToken != "" {
+		g, err := c.exchange(ctx, reg, a.Repo, creds, t.challenge, scopes)
+		if err != nil {
+			a.Detail = accessDetail(err)
+			return a
+		}
+		t.token, a.Lifetime = g.token, g.lifetime
+		if creds.Auth.RegistryToken != "" {
+			a.Lifetime = 0
+		}
+	}
+	path := "/v2/"
 	if ref != nil {
-		tr.repo = ref.Context()
+		path = "/v2/" + a.Repo + "/manifests/" + ref.Identifier()
+	} else if isBearer(t.challenge) {
+		return a.granted("credentials accepted", creds)
 	}
-	if isBearer(ch) && creds.Auth.RegistryToken == "" {
-		auth := authn.Anonymous
-		if !creds.Anonymous() {
-			auth = authn.FromConfig(creds.Auth)
-		}
-		tok, err := transport.Exchange(ctx, reg, auth, c.base, scopes, ch)
-		if err != nil {
-			var terr *transport.Error
-			if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
-				a.Detail = "the token service rejected the credentials"
-				if msg := terr.Error(); msg != "" {
-					a.Detail += ": " + redactText(msg)
-				}
-			} else {
-				a.Detail = "token exchange failed: " + redactText(err.Error())
-			}
-			return a
-		}
-		tr.token = tok.Token
-		if tr.token == "" {
-			tr.token = tok.AccessToken
-		}
-		a.Lifetime = time.Duration(tok.ExpiresIn) * time.Second
-		if a.Lifetime == 0 {
-			a.Lifetime = 60 * time.Second
-		}
-	} else if creds.Auth.RegistryToken != "" {
-		tr.token = creds.Auth.RegistryToken
-	}
-	if ref == nil && !isBearer(ch) {
-		// No token service: ask the registry itself whether it lets us in.
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.Scheme()+"://"+a.Host+"/v2/", nil)
-		if err != nil {
-			a.Detail = err.Error()
-			return a
-		}
-		resp, err := c.base.RoundTrip(tr.authorize(req, ""))
-		if err != nil {
-			a.Detail = (&Error{Kind: ErrUnreachable, Host: a.Host, Err: redactErr(err)}).Error()
-			return a
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			a.Detail = "the registry answered " + statusText(resp.StatusCode)
-			return a
-		}
-	}
-	if ref == nil {
-		a.OK = true
-		a.Detail = "credentials accepted"
-		if creds.Anonymous() {
-			a.Detail = "anonymous access"
-		}
-		return a
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref.Context().Scheme()+"://"+a.Host+"/v2/"+a.Repo+"/manifests/"+ref.Identifier(), nil)
+	// Without a token service, only the registry itself says whether the
+	// credentials let us in.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.Scheme()+"://"+a.Host+path, nil)
 	if err != nil {
 		a.Detail = err.Error()
 		return a
 	}
 	req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json")
-	resp, err := c.base.RoundTrip(tr.authorize(req, tr.token))
+	resp, err := c.base.RoundTrip(t.authorize(req, t.token))
 	if err != nil {
-		a.Detail = (&Error{Kind: ErrUnreachable, Host: a.Host, Err: redactErr(err)}).Error()
+		a.Detail = RequestError(a.Host, err).Error()
 		return a
 	}
-	err = c.CheckResponse(resp, a.Repo)
+	err = c.CheckResponse(resp, t.repo)
 	if err == nil {
 		resp.Body.Close()
-		a.OK, a.Detail = true, "pull granted"
-		return a
+		if ref == nil {
+			return a.granted("credentials accepted", creds)
+		}
+		return a.granted("pull granted", creds)
 	}
 	var re *Error
 	errors.As(err, &re)
@@ -140,16 +100,36 @@ func (c *Client) CheckAccess(ctx context.Context, reg name.Registry, ref name.Re
 	if re.Message != "" {
 		said = " (registry said: " + re.Message + ")"
 	}
-	switch re.Kind {
-	case ErrNotFound:
+	switch {
+	case re.Kind == ErrNotFound && ref != nil:
 		a.OK, a.Detail = true, "pull granted, but "+ref.Identifier()+" was not found"+said
-	case ErrUnauthorized, ErrDenied:
+	case (re.Kind == ErrUnauthorized || re.Kind == ErrDenied) && ref != nil:
 		a.Detail = "pull denied" + said
 		if creds.Anonymous() {
 			a.Detail += "; run `docker login " + a.Host + "` or configure a credential helper"
 		}
 	default:
-		a.Detail = "registry answered " + statusText(resp.StatusCode) + said
+		a.Detail = "the registry answered " + statusText(re.Status) + said
 	}
 	return a
+}
+
+func (a Access) granted(detail string, creds Credentials) Access {
+	a.OK, a.Detail = true, detail
+	if detail == "credentials accepted" && creds.Anonymous() {
+		a.Detail = "anonymous access"
+	}
+	return a
+}
+
+// accessDetail explains a failed token exchange in `auth`'s words.
+func accessDetail(err error) string {
+	var re *Error
+	if errors.As(err, &re) && (re.Kind == ErrDenied || re.Kind == ErrUnauthorized) {
+		return "the token service rejected the credentials"
+	}
+	if errors.As(err, &re) && re.Err != nil {
+		return re.Err.Error()
+	}
+	return err.Error()
 }

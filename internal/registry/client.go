@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,10 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/singleflight"
 )
 
 // CredentialStore finds the credentials for a registry host. *Keychain is one.
@@ -25,7 +26,7 @@ type CredentialStore interface {
 // Options configure a Client.
 type Options struct {
 	Credentials CredentialStore // nil: anonymous everywhere
-	Cache       DiskCache       // tokens, challenges and manifests; zero Dir: memory only
+	Cache       *cache.Cache    // tokens, challenges, manifests and blobs; nil: memory only
 	UserAgent   string
 	Debug       io.Writer // non-nil: log every request (redacted)
 	Transport   http.RoundTripper
@@ -46,10 +47,11 @@ type Client struct {
 	opts Options
 	base http.RoundTripper
 
-	mu    sync.Mutex
-	repos map[string]*authTransport
-	creds map[string]Credentials
-	pings map[string]*pingCall
+	mu      sync.Mutex
+	repos   map[string]*authTransport
+	creds   map[string]Credentials
+	pings   map[string]*pingCall
+	lookups singleflight.Group // credential lookups, one per host at a time
 }
 
 // New returns a Client.
@@ -87,8 +89,8 @@ func New(opts Options) *Client {
 	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}, creds: map[string]Credentials{}, pings: map[string]*pingCall{}}
 }
 
-// Cache returns the client's disk cache.
-func (c *Client) Cache() DiskCache { return c.opts.Cache }
+// Cache returns the client's disk cache (nil when there is none).
+func (c *Client) Cache() *cache.Cache { return c.opts.Cache }
 
 // HTTPClient returns an HTTP client authorised to pull from repo.
 func (c *Client) HTTPClient(ctx context.Context, repo name.Repository) (*http.Client, error) {
@@ -176,22 +178,35 @@ func (p *pingCall) failed() bool {
 
 // Describe returns the credentials used for host (looked up once per run).
 // A credential helper that fails is reported once through Options.Warn and
-// then treated as no credentials, as docker does.
+// then treated as no credentials, as docker does. Helpers run without the
+// client's lock held, so a slow one delays only its own registry.
 func (c *Client) Describe(host string) Credentials {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if creds, ok := c.creds[host]; ok {
+	creds, ok := c.creds[host]
+	c.mu.Unlock()
+	if ok {
 		return creds
 	}
-	creds, err := c.opts.Credentials.Lookup(host)
-	if err != nil {
-		creds = Credentials{LookupErr: redactErr(err)}
-		if c.opts.Warn != nil {
-			fmt.Fprintf(c.opts.Warn, "WARNING: %v; continuing without credentials for %s\n", creds.LookupErr, host)
+	v, _, _ := c.lookups.Do(host, func() (any, error) {
+		c.mu.Lock()
+		creds, ok := c.creds[host]
+		c.mu.Unlock()
+		if ok {
+			return creds, nil
 		}
-	}
-	c.creds[host] = creds
-	return creds
+		creds, err := c.opts.Credentials.Lookup(host)
+		if err != nil {
+			creds = Credentials{LookupErr: redactErr(err)}
+			if c.opts.Warn != nil {
+				fmt.Fprintf(c.opts.Warn, "WARNING: %v; continuing without credentials for %s\n", creds.LookupErr, host)
+			}
+		}
+		c.mu.Lock()
+		c.creds[host] = creds
+		c.mu.Unlock()
+		return creds, nil
+	})
+	return v.(Credentials)
 }
 
 // authTransport authorises requests to one repository with pull scope. It
@@ -224,13 +239,13 @@ func (t *authTransport) prepare(ctx context.Context) error {
 	t.creds = t.c.Describe(t.host())
 	cache := t.c.opts.Cache
 	t.tokenKey = tokenKey(t.host(), t.scope(), t.creds)
-	if ch, ok := cache.challenge(t.host()); ok {
+	if ch, ok := loadChallenge(cache, t.host()); ok {
 		t.challenge = ch
 		if !isBearer(ch) {
 			t.ready = true
 			return nil
 		}
-		if ct, ok := cache.cachedToken(t.tokenKey, t.c.opts.Now()); ok {
+		if ct, ok := loadToken(cache, t.tokenKey, t.c.opts.Now()); ok {
 			t.token, t.expires, t.ready, t.cached = ct.Token, ct.Expires, true, true
 			return nil
 		}
@@ -254,22 +269,13 @@ func (t *authTransport) prepare(ctx context.Context) error {
 	return nil
 }
 
-// tokenKey names a cached token: registry, scope and a hash of the
-// credentials, so that changed credentials never reuse an old token.
-func tokenKey(host, scope string, creds Credentials) string {
-	a := creds.Auth
-	return hashKey("v1", host, scope, a.Username, a.Password, a.Auth, a.IdentityToken, a.RegistryToken)
-}
-
-func isBearer(ch *transport.Challenge) bool { return strings.EqualFold(ch.Scheme, "bearer") }
-
 func (t *authTransport) ping(ctx context.Context, force bool) error {
 	ch, err := t.c.ping(ctx, t.repo.Registry, force)
 	if err != nil {
 		return err
 	}
 	t.challenge = ch
-	if err := t.c.opts.Cache.saveChallenge(t.host(), ch); err != nil && t.c.opts.Debug != nil {
+	if err := saveChallenge(t.c.opts.Cache, t.host(), ch); err != nil && t.c.opts.Debug != nil {
 		fmt.Fprintf(t.c.opts.Debug, "DEBU[cache] %v\n", err)
 	}
 	return nil
@@ -278,41 +284,18 @@ func (t *authTransport) ping(ctx context.Context, force bool) error {
 // exchange trades the credentials for a registry token and caches it.
 // The caller holds t.mu.
 func (t *authTransport) exchange(ctx context.Context) error {
-	if tok := t.creds.Auth.RegistryToken; tok != "" {
-		t.token, t.expires = tok, time.Time{}
+	g, err := t.c.exchange(ctx, t.repo.Registry, t.repo.RepositoryStr(), t.creds, t.challenge, []string{t.scope()})
+	if err != nil {
+		return err
+	}
+	t.token, t.cached = g.token, false
+	if t.creds.Auth.RegistryToken != "" {
+		t.expires = time.Time{}
 		return nil
 	}
-	auth := authn.Anonymous
-	if !t.creds.Anonymous() {
-		auth = authn.FromConfig(t.creds.Auth)
-	}
-	tok, err := transport.Exchange(ctx, t.repo.Registry, auth, t.c.base, []string{t.scope()}, t.challenge)
-	if err != nil {
-		var terr *transport.Error
-		if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
-			e := &Error{Kind: ErrDenied, Host: t.host(), Repo: t.repo.RepositoryStr(), Source: t.creds.Source,
-				Username: t.creds.Auth.Username, Message: "the token service rejected the credentials", LookupErr: t.creds.LookupErr}
-			if t.creds.Anonymous() {
-				e.Kind, e.Message = ErrUnauthorized, "the token service refused anonymous access"
-			}
-			return e
-		}
-		if strings.Contains(err.Error(), "private or link-local") {
-			return &Error{Kind: ErrUnreachable, Host: t.host(), Err: fmt.Errorf("%w (the registry's token realm is on a private address; go-containerregistry refuses that unless the realm is on the registry's own host:port)", redactErr(err))}
-		}
-		return &Error{Kind: ErrUnreachable, Host: t.host(), Err: fmt.Errorf("token exchange: %w", redactErr(err))}
-	}
-	value := tok.Token
-	if value == "" {
-		value = tok.AccessToken
-	}
-	ttl := time.Duration(tok.ExpiresIn) * time.Second
-	if ttl <= 0 {
-		ttl = 60 * time.Second // the Docker token spec's default
-	}
-	t.token, t.cached = value, false
+	ttl := g.lifetime
 	t.expires = t.c.opts.Now().Add(ttl - min(ttl/10, 30*time.Second))
-	if err := t.c.opts.Cache.write("tokens", t.tokenKey, cachedToken{Token: value, Expires: t.expires}); err != nil && t.c.opts.Debug != nil {
+	if err := t.c.opts.Cache.PutJSON("tokens", t.tokenKey, cachedToken{Token: g.token, Expires: t.expires}); err != nil && t.c.opts.Debug != nil {
 		fmt.Fprintf(t.c.opts.Debug, "DEBU[cache] %v\n", err)
 	}
 	return nil
@@ -351,12 +334,12 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case t.token != tok:
 		// renewed meanwhile by another request: just retry
 	case isBearer(t.challenge) && t.cached:
-		t.c.opts.Cache.remove("tokens", t.tokenKey)
+		t.c.opts.Cache.Remove("tokens", t.tokenKey)
 		renewErr = t.exchange(req.Context())
 	case !isBearer(t.challenge) && hasBearerChallenge(resp):
 		// The cached challenge said no token was needed; the registry now
 		// wants one: forget the challenge, ping and exchange again.
-		t.c.opts.Cache.remove("challenges", hashKey(t.host()))
+		t.c.opts.Cache.Remove("challenges", cache.Key(t.host()))
 		if renewErr = t.ping(req.Context(), true); renewErr == nil && isBearer(t.challenge) {
 			renewErr = t.exchange(req.Context())
 		}

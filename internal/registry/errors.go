@@ -1,12 +1,13 @@
 package registry
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Error kinds, for errors.Is.
@@ -16,6 +17,8 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrUnreachable  = errors.New("registry unreachable")
 	ErrBadResponse  = errors.New("bad response from registry")
+	ErrIntegrity    = errors.New("content does not match its digest")
+	ErrTooLarge     = errors.New("too large")
 )
 
 // Error is a registry failure with what a user needs to fix it.
@@ -28,6 +31,7 @@ type Error struct {
 	Status   int
 	Codes    []string // registry error codes, e.g. NAME_UNKNOWN
 	Message  string   // the registry's own message
+	Subject  string   // what was read, for ErrIntegrity and ErrTooLarge ("blob sha256:…")
 	Err      error
 	// LookupErr is a failed credential lookup, worth mentioning on auth errors.
 	LookupErr error
@@ -52,6 +56,10 @@ func (e *Error) Error() string {
 		}
 	case ErrUnreachable:
 		fmt.Fprintf(&b, "cannot reach registry %s", e.Host)
+	case ErrIntegrity:
+		fmt.Fprintf(&b, "%s from %s does not match its digest (corrupted in transit, in a mirror or in storage); nothing was cached", e.Subject, e.target())
+	case ErrTooLarge:
+		fmt.Fprintf(&b, "%s in %s is too large", e.Subject, e.target())
 	default:
 		b.WriteString(e.Kind.Error())
 		if e.Repo != "" || e.Host != "" {
@@ -107,29 +115,34 @@ func isAuthError(err error) bool {
 }
 
 // CheckResponse turns a non-2xx answer for repo into an *Error, reading the
-// registry's error body (bounded). It closes the body on error.
-func (c *Client) CheckResponse(resp *http.Response, repo string) error {
+// registry's error body (bounded) with go-containerregistry's parser, as
+// every other registry answer is. It closes the body on error.
+func (c *Client) CheckResponse(resp *http.Response, repo name.Repository) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var reg struct {
-		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
+	return c.translate(transport.CheckError(resp), repo)
+}
+
+// translate turns go-containerregistry errors into *Error.
+func (c *Client) translate(err error, repo name.Repository) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return &Error{Kind: ErrUnreachable, Host: repo.RegistryStr(), Err: redactErr(err)}
 	}
 	var codes, msgs []string
-	if json.Unmarshal(body, &reg) == nil {
-		for _, x := range reg.Errors {
-			codes = append(codes, x.Code)
-			if x.Message != "" {
-				msgs = append(msgs, x.Message)
-			}
+	for _, d := range terr.Errors {
+		codes = append(codes, string(d.Code))
+		if d.Message != "" {
+			msgs = append(msgs, d.Message)
 		}
 	}
-	return c.statusError(resp.Request.URL.Host, repo, resp.StatusCode, codes, msgs)
+	return c.statusError(repo.RegistryStr(), repo.RepositoryStr(), terr.StatusCode, codes, msgs)
 }
 
 // statusError classifies a registry's error answer.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Keychain finds credentials exactly as the docker CLI does, from a loaded
@@ -51,10 +51,7 @@ func (k Keychain) Lookup(host string) (Credentials, error) {
 	if k.Config == nil {
 		return Credentials{}, nil
 	}
-	key := host
-	if host == name.DefaultRegistry || host == "docker.io" {
-		key = authn.DefaultAuthKey
-	}
+	key := ref.AuthKey(host)
 	ac, err := k.Config.GetAuthConfig(key)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("read credentials for %s: %w", host, err)

@@ -3,26 +3,22 @@ package registry
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 )
 
-// maxBlobSize bounds manifests and config blobs read into memory.
-const maxBlobSize = 8 << 20
+// MaxBlobSize bounds a blob read into memory whole: an image config, an
+// attestation (SBOMs of large images run to tens of MiB). Larger blobs
+// fail with ErrTooLarge; layers are streamed and have no bound.
+const MaxBlobSize = 64 << 20
 
 // Platform is one platform's image: its manifest digest and compressed size
 // (config plus layers).
@@ -32,17 +28,15 @@ type Platform struct {
 	Size     int64
 }
 
-type cachedManifest struct {
-	MediaType types.MediaType `json:"mediaType"`
-	Body      []byte          `json:"body"`
-}
-
 // Manifest returns the manifest with the given digest, from the disk cache
-// when present (manifests are immutable), else from the registry.
+// when present (manifests are immutable, cached by digest and verified on
+// read), else from the registry.
 func (c *Client) Manifest(ctx context.Context, repo name.Repository, digest v1.Hash) (types.MediaType, []byte, error) {
-	var cm cachedManifest
-	if c.opts.Cache.read("manifests", digest.Hex, &cm) && sha256Hex(cm.Body) == digest.Hex {
-		return cm.MediaType, cm.Body, nil
+	cache := c.opts.Cache
+	if body, ok := cache.GetBlob(digest); ok {
+		if mt, ok := cache.Get("manifest-types", digest.Hex); ok {
+			return types.MediaType(mt), body, nil
+		}
 	}
 	opts, err := c.RemoteOptions(ctx, repo)
 	if err != nil {
@@ -52,30 +46,11 @@ func (c *Client) Manifest(ctx context.Context, repo name.Repository, digest v1.H
 	if err != nil {
 		return "", nil, c.translate(err, repo)
 	}
-	_ = c.opts.Cache.write("manifests", digest.Hex, cachedManifest{MediaType: desc.MediaType, Body: desc.Manifest})
+	// remote.Get verified the body against digest.
+	if cache.PutBlob(digest, desc.Manifest) == nil {
+		_ = cache.Put("manifest-types", digest.Hex, []byte(desc.MediaType))
+	}
 	return desc.MediaType, desc.Manifest, nil
-}
-
-// OpenBlob streams a blob (a layer); the caller closes it. Callers that need
-// integrity read it whole and compare digests, or trust the registry's TLS.
-func (c *Client) OpenBlob(ctx context.Context, repo name.Repository, digest v1.Hash) (io.ReadCloser, error) {
-	hc, err := c.HTTPClient(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), digest)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, RequestError(repo.RegistryStr(), err)
-	}
-	if err := c.CheckResponse(resp, repo.RepositoryStr()); err != nil {
-		return nil, err
-	}
-	return resp.Body, nil
 }
 
 // TagManifest fetches the manifest a tag points to now (not cached: tags move).
@@ -91,29 +66,69 @@ func (c *Client) TagManifest(ctx context.Context, tag name.Tag) (types.MediaType
 	return desc.MediaType, desc.Manifest, nil
 }
 
-// Blob returns a small blob (an image config, an attestation), cached on
-// disk by digest and verified against it.
-func (c *Client) Blob(ctx context.Context, repo name.Repository, digest v1.Hash) ([]byte, error) {
-	path := c.opts.Cache.path("blobs", digest.Hex)
-	if c.opts.Cache.Dir != "" {
-		if b, err := os.ReadFile(path); err == nil && sha256Hex(b) == digest.Hex {
-			return b, nil
-		}
+// Blob returns a small blob (an image config, an attestation) whole, from
+// the disk cache (verified against its digest) or the registry (verified
+// too, then cached). Blobs larger than MaxBlobSize fail with ErrTooLarge.
+func (c *Client) Blob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
+	if b, ok := c.opts.Cache.GetBlob(desc.Digest); ok {
+		return b, nil
 	}
-	body, err := c.OpenBlob(ctx, repo, digest)
+	tooLarge := &Error{Kind: ErrTooLarge, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(),
+		Subject: fmt.Sprintf("blob %s (%d bytes)", desc.Digest, desc.Size), Message: fmt.Sprintf("over the %d MiB read into memory", MaxBlobSize>>20)}
+	if desc.Size > MaxBlobSize {
+		return nil, tooLarge
+	}
+	l, err := c.Layer(ctx, repo, desc)
 	if err != nil {
 		return nil, err
 	}
-	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, maxBlobSize+1))
+	rc, err := l.Compressed()
 	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", digest, err)
+		return nil, err
 	}
-	if len(b) > maxBlobSize || sha256Hex(b) != digest.Hex {
-		return nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Message: "blob " + digest.String() + " is oversized or does not match its digest"}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, MaxBlobSize+1))
+	if err != nil {
+		return nil, err
 	}
-	_ = c.opts.Cache.writeBytes("blobs", digest.Hex, b)
+	if len(b) > MaxBlobSize {
+		tooLarge.Subject = "blob " + desc.Digest.String()
+		return nil, tooLarge
+	}
+	if h, _, _ := v1.SHA256(bytes.NewReader(b)); h != desc.Digest {
+		return nil, integrityError(repo, desc)
+	}
+	_ = c.opts.Cache.PutBlob(desc.Digest, b)
 	return b, nil
+}
+
+// Config returns an image's config file.
+func (c *Client) Config(ctx context.Context, repo name.Repository, m *v1.Manifest) (*v1.ConfigFile, error) {
+	b, err := c.Blob(ctx, repo, m.Config)
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	var cf v1.ConfigFile
+	if err := json.Unmarshal(b, &cf); err != nil {
+		return nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Err: fmt.Errorf("malformed image config: %w", err)}
+	}
+	return &cf, nil
+}
+
+// ImageManifest returns a platform image's parsed manifest.
+func (c *Client) ImageManifest(ctx context.Context, repo name.Repository, digest v1.Hash) (*v1.Manifest, error) {
+	mt, body, err := c.Manifest(ctx, repo, digest)
+	if err != nil {
+		return nil, err
+	}
+	if mt.IsIndex() {
+		return nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Message: fmt.Sprintf("%s is an index, not an image", digest)}
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Err: err}
+	}
+	return m, nil
 }
 
 // Platforms resolves an image digest to its per-platform images. An index
@@ -139,7 +154,7 @@ func (c *Client) Platforms(ctx context.Context, repo name.Repository, digest v1.
 		g, gctx := errgroup.WithContext(ctx)
 		for i := range out {
 			g.Go(func() error {
-				_, m, err := c.imageManifest(gctx, repo, out[i].Digest)
+				m, err := c.ImageManifest(gctx, repo, out[i].Digest)
 				if err != nil {
 					return err
 				}
@@ -156,33 +171,17 @@ func (c *Client) Platforms(ctx context.Context, repo name.Repository, digest v1.
 	if !mt.IsImage() {
 		return nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Message: fmt.Sprintf("%s is a %s, not an image", digest, mt)}
 	}
-	_, m, err := c.imageManifest(ctx, repo, digest)
+	m, err := c.ImageManifest(ctx, repo, digest)
 	if err != nil {
 		return nil, err
 	}
-	p := Platform{Digest: digest, Size: imageSize(m)}
-	cfgBytes, err := c.Blob(ctx, repo, m.Config.Digest)
+	cf, err := c.Config(ctx, repo, m)
 	if err != nil {
 		return nil, err
 	}
-	var cfg v1.ConfigFile
-	if err := json.Unmarshal(cfgBytes, &cfg); err != nil {
-		return nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Err: fmt.Errorf("image config: %w", err)}
-	}
-	p.Platform = v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
+	p := Platform{Digest: digest, Size: imageSize(m),
+		Platform: v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion}}
 	return []Platform{p}, nil
-}
-
-func (c *Client) imageManifest(ctx context.Context, repo name.Repository, digest v1.Hash) (types.MediaType, *v1.Manifest, error) {
-	mt, body, err := c.Manifest(ctx, repo, digest)
-	if err != nil {
-		return "", nil, err
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(body))
-	if err != nil {
-		return "", nil, &Error{Kind: ErrBadResponse, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Err: err}
-	}
-	return mt, m, nil
 }
 
 func imageSize(m *v1.Manifest) int64 {
@@ -218,31 +217,6 @@ func (c *Client) Tags(ctx context.Context, repo name.Repository) ([]string, erro
 		return nil, c.translate(err, repo)
 	}
 	return tags, nil
-}
-
-// translate turns go-containerregistry errors into *Error.
-func (c *Client) translate(err error, repo name.Repository) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	var terr *transport.Error
-	if !errors.As(err, &terr) {
-		return &Error{Kind: ErrUnreachable, Host: repo.RegistryStr(), Err: redactErr(err)}
-	}
-	var codes, msgs []string
-	for _, d := range terr.Errors {
-		codes = append(codes, string(d.Code))
-		if d.Message != "" {
-			msgs = append(msgs, d.Message)
-		}
-	}
-	return c.statusError(repo.RegistryStr(), repo.RepositoryStr(), terr.StatusCode, codes, msgs)
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // Referrers lists the manifests that name digest as their subject (the OCI

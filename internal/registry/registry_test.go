@@ -14,37 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	"github.com/docker/cli/cli/config"
 	"github.com/google/go-containerregistry/pkg/name"
 )
-
-func TestExpand(t *testing.T) {
-	cases := []struct{ in, ns, want string }{
-		{"python", "", "cgr.dev/chainguard/python"},
-		{"python:3.12", "", "cgr.dev/chainguard/python:3.12"},
-		{"python@sha256:abc", "", "cgr.dev/chainguard/python@sha256:abc"},
-		{"nginx", "registry.example.com/mirror/", "registry.example.com/mirror/nginx"},
-		{"library/nginx", "", "library/nginx"},
-		{"cgr.dev/chainguard/go:latest-dev", "", "cgr.dev/chainguard/go:latest-dev"},
-		{"127.0.0.1:5000/a/b:c", "", "127.0.0.1:5000/a/b:c"},
-	}
-	for _, tc := range cases {
-		if got := Expand(tc.in, tc.ns); got != tc.want {
-			t.Errorf("Expand(%q, %q) = %q, want %q", tc.in, tc.ns, got, tc.want)
-		}
-	}
-	ref, err := ParseReference("nginx", "", false)
-	if err != nil || ref.Name() != "cgr.dev/chainguard/nginx:latest" {
-		t.Errorf("ParseReference(nginx) = %v, %v", ref, err)
-	}
-	if _, err := ParseReference("UPPER", "", false); err == nil {
-		t.Error("uppercase repository accepted")
-	}
-	if r, _ := ParseReference("10.0.0.5:5000/x/y", "", true); r.Context().Scheme() != "http" {
-		t.Error("--insecure did not allow http")
-	}
-}
 
 func TestKeychainSources(t *testing.T) {
 	dir := t.TempDir()
@@ -146,7 +120,7 @@ func TestTimeoutAndUserAgent(t *testing.T) {
 	s := registrytest.New(t, registrytest.WithLatency(200*time.Millisecond))
 	s.Push(t, "chainguard/x", "latest", time.Now(), "linux/amd64")
 	var dbg bytes.Buffer
-	c := New(Options{Cache: DiskCache{Dir: t.TempDir()}, Debug: &dbg, UserAgent: "docker-cghistory/test"})
+	c := New(Options{Cache: cache.New(t.TempDir(), 0), Debug: &dbg, UserAgent: "docker-cghistory/test"})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	repo, _ := name.NewRepository(s.Host + "/chainguard/x")
@@ -189,33 +163,15 @@ func TestErrorMessages(t *testing.T) {
 	}
 }
 
-func TestDiskCacheIsPrivate(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "cache")
-	d := DiskCache{Dir: dir}
-	if err := d.write("tokens", "k", cachedToken{Token: "t", Expires: time.Now().Add(time.Hour)}); err != nil {
+func TestCachedTokensExpire(t *testing.T) {
+	d := cache.New(t.TempDir(), 0)
+	if err := d.PutJSON("tokens", "k", cachedToken{Token: "t", Expires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "tokens"): 0o700, d.path("tokens", "k"): 0o600} {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != want {
-			t.Errorf("%s: %o, want %o", path, fi.Mode().Perm(), want)
-		}
-	}
-	if tok, ok := d.cachedToken("k", time.Now()); !ok || tok.Token != "t" {
+	if tok, ok := loadToken(d, "k", time.Now()); !ok || tok.Token != "t" {
 		t.Error("token not read back")
 	}
-	if _, ok := d.cachedToken("k", time.Now().Add(2*time.Hour)); ok {
+	if _, ok := loadToken(d, "k", time.Now().Add(2*time.Hour)); ok {
 		t.Error("expired token returned")
-	}
-	// A cache dir made too open by someone else is tightened.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_ = d.write("tokens", "k2", cachedToken{})
-	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
-		t.Errorf("cache dir mode %o not tightened", fi.Mode().Perm())
 	}
 }

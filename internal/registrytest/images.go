@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -31,13 +32,36 @@ type Layer map[string]string
 // first) to repo:tag at time at, and returns its digest.
 func (s *Server) PushLayers(tb testing.TB, repo, tag string, at time.Time, platform string, layers ...Layer) v1.Hash {
 	tb.Helper()
+	return s.pushLayers(tb, repo, tag, at, platform, compression.GZip, layers)
+}
+
+// PushZstdLayers is PushLayers with every layer compressed with zstd (media
+// type application/vnd.oci.image.layer.v1.tar+zstd) in an OCI manifest.
+func (s *Server) PushZstdLayers(tb testing.TB, repo, tag string, at time.Time, platform string, layers ...Layer) v1.Hash {
+	tb.Helper()
+	return s.pushLayers(tb, repo, tag, at, platform, compression.ZStd, layers)
+}
+
+// pushLayers builds and pushes the image of PushLayers with layers
+// compressed by comp: gzip gives a Docker schema 2 image, zstd an OCI one.
+func (s *Server) pushLayers(tb testing.TB, repo, tag string, at time.Time, platform string, comp compression.Compression, layers []Layer) v1.Hash {
+	tb.Helper()
 	plat, err := v1.ParsePlatform(platform)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	img := empty.Image
+	var layerOpts []tarball.LayerOption
+	switch comp {
+	case compression.GZip:
+	case compression.ZStd:
+		img = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		layerOpts = []tarball.LayerOption{tarball.WithCompression(compression.ZStd), tarball.WithMediaType(types.OCILayerZStd)}
+	default:
+		tb.Fatalf("registrytest: unsupported layer compression %q", comp)
+	}
 	for _, files := range layers {
-		l, err := tarLayer(files)
+		l, err := tarLayer(files, layerOpts...)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -81,7 +105,9 @@ func (s *Server) pushOptions() []remote.Option {
 	}
 }
 
-func tarLayer(files Layer) (v1.Layer, error) {
+// tarLayer builds a layer from files with deterministic tar bytes; opts
+// choose its compression (gzip by default) and media type.
+func tarLayer(files Layer, opts ...tarball.LayerOption) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, path := range slices.Sorted(maps.Keys(files)) { // deterministic: same files, same digest
@@ -97,7 +123,7 @@ func tarLayer(files Layer) (v1.Layer, error) {
 		return nil, err
 	}
 	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, opts...)
 }
 
 // AttachSBOMReferrer attaches an SPDX SBOM through the OCI referrers API (a

@@ -24,6 +24,7 @@ import (
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
 
 	_ "github.com/distribution/distribution/v3/registry/auth/token"              // token access controller
@@ -64,6 +65,7 @@ type Server struct {
 	repos         map[string]bool
 	now           func() time.Time
 	faults        []fault
+	corrupt       map[v1.Hash]bool // blobs served corrupted, see CorruptBlob
 	historyHook   http.HandlerFunc
 	issued        []IssuedToken
 	counts        Counts
@@ -166,6 +168,7 @@ func Start(opts ...Option) (*Server, error) {
 		history:       map[string][]HistoryEntry{},
 		repos:         map[string]bool{},
 		userAgents:    map[string]bool{},
+		corrupt:       map[v1.Hash]bool{},
 		now:           time.Now,
 	}
 	for _, o := range opts {
@@ -333,6 +336,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case historyPath.MatchString(r.URL.Path):
 		m := historyPath.FindStringSubmatch(r.URL.Path)
 		s.serveHistory(cw, r, m[1], m[2])
+	case s.corrupts(r):
+		s.serveCorrupted(cw, r)
 	default:
 		s.app.ServeHTTP(cw, r)
 		if r.Method == http.MethodPut && cw.status == http.StatusCreated {

@@ -1,0 +1,163 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Layer is a blob of a repository read through go-containerregistry's
+// remote.Layer: Compressed streams it as stored, Uncompressed also undoes
+// gzip or zstd (go-containerregistry detects which). Every byte is checked
+// against the digest: a stream whose content does not match fails with
+// ErrIntegrity, so a reader that reads to EOF (io.Copy(io.Discard, r)) has
+// read only what the digest names.
+type Layer struct {
+	v1.Layer
+	checked *checkedLayer
+}
+
+// Layer returns the blob desc of repo as a Layer.
+func (c *Client) Layer(ctx context.Context, repo name.Repository, desc v1.Descriptor) (*Layer, error) {
+	opts, err := c.RemoteOptions(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	rl, err := remote.Layer(repo.Digest(desc.Digest.String()), opts...)
+	if err != nil {
+		return nil, c.translate(err, repo)
+	}
+	cl := &checkedLayer{Layer: rl, c: c, repo: repo, desc: desc}
+	l, err := partial.CompressedToLayer(cl)
+	if err != nil {
+		return nil, err
+	}
+	return &Layer{Layer: l, checked: cl}, nil
+}
+
+// Uncompressed streams the layer's content. A decompression error caused by
+// corrupt bytes is reported as what it is: ErrIntegrity, naming the blob.
+func (l *Layer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Uncompressed()
+	if err != nil {
+		return nil, l.checked.explain(err)
+	}
+	return &uncompressedReader{rc: rc, l: l.checked}, nil
+}
+
+type uncompressedReader struct {
+	rc io.ReadCloser
+	l  *checkedLayer
+}
+
+func (r *uncompressedReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.l.explain(err)
+	}
+	return n, err
+}
+
+func (r *uncompressedReader) Close() error { return r.rc.Close() }
+
+// checkedLayer wraps a remote layer: registry answers become *Error, and
+// the bytes read are hashed so a mismatch can be named (go-containerregistry
+// reports one only as an untyped error at the end of the stream).
+type checkedLayer struct {
+	v1.Layer
+	c    *Client
+	repo name.Repository
+	desc v1.Descriptor
+
+	mu     sync.Mutex
+	reader *checkedReader // the last stream opened
+}
+
+// MediaType is the descriptor's (remote.Layer cannot know it).
+func (l *checkedLayer) MediaType() (types.MediaType, error) {
+	if l.desc.MediaType != "" {
+		return l.desc.MediaType, nil
+	}
+	return types.OCILayer, nil
+}
+
+// Compressed streams the blob as stored.
+func (l *checkedLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Compressed()
+	if err != nil {
+		return nil, l.c.translate(err, l.repo)
+	}
+	r := &checkedReader{rc: rc, l: l, h: sha256.New()}
+	l.mu.Lock()
+	l.reader = r
+	l.mu.Unlock()
+	return r, nil
+}
+
+// explain replaces a decompression error with ErrIntegrity when the
+// compressed bytes do not match the digest: it reads the rest of the
+// stored stream to find out.
+func (l *checkedLayer) explain(err error) error {
+	l.mu.Lock()
+	r := l.reader
+	l.mu.Unlock()
+	if r == nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, r)
+	if r.corrupt() {
+		return integrityError(l.repo, l.desc)
+	}
+	return err
+}
+
+// checkedReader hashes the stored bytes as they are read.
+type checkedReader struct {
+	rc io.ReadCloser
+	l  *checkedLayer
+
+	mu  sync.Mutex
+	h   hash.Hash
+	n   int64
+	bad bool
+}
+
+func (r *checkedReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.h.Write(p[:n])
+	r.n += int64(n)
+	if err == nil || err == io.EOF {
+		return n, err
+	}
+	// go-containerregistry fails a stream that does not match its digest
+	// when it reaches the end; other errors (a dropped connection) come
+	// before all bytes are read.
+	if r.n == r.l.desc.Size && r.l.desc.Digest.Algorithm == "sha256" && hex.EncodeToString(r.h.Sum(nil)) != r.l.desc.Digest.Hex {
+		r.bad = true
+		return n, integrityError(r.l.repo, r.l.desc)
+	}
+	return n, r.l.c.translate(err, r.l.repo)
+}
+
+func (r *checkedReader) corrupt() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bad
+}
+
+func (r *checkedReader) Close() error { return r.rc.Close() }
+
+func integrityError(repo name.Repository, desc v1.Descriptor) error {
+	return &Error{Kind: ErrIntegrity, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Subject: "blob " + desc.Digest.String()}
+}
