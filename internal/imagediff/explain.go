@@ -27,32 +27,42 @@ var ErrFirstBuild = errors.New("first build in the history")
 // Explain compares each pair (a nil pair explains nothing) and returns the
 // explanations in the same order. Each distinct pair is compared once,
 // however often it occurs, and each image is inventoried once (the Differ
-// shares its images). A pair that cannot be compared gets its error; the
-// others are still compared. Only a cancelled ctx fails the call.
+// shares its images between comparisons, in flight through singleflight
+// and after). A pair that cannot be compared gets its error; the others are
+// still compared. Only a cancelled ctx fails the call.
 func (d *Differ) Explain(ctx context.Context, pairs []*Pair, opts Options) ([]Explanation, error) {
-	out := make([]Explanation, len(pairs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	for i, p := range pairs {
+	index := map[Pair]int{} // distinct pair → its slot in results
+	var distinct []Pair
+	for _, p := range pairs {
 		if p == nil {
 			continue
 		}
+		if _, ok := index[*p]; !ok {
+			index[*p] = len(distinct)
+			distinct = append(distinct, *p)
+		}
+	}
+	results := make([]Explanation, len(distinct))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, p := range distinct {
 		g.Go(func() error {
-			v, err, _ := d.pairs.Do(p.From.String()+" "+p.To.String(), func() (any, error) {
-				return d.diff(gctx, p.From.String(), p.To.String(), opts)
-			})
+			r, err := d.diff(gctx, p.From.String(), p.To.String(), opts)
 			if gctx.Err() != nil {
 				return gctx.Err()
 			}
-			out[i].Err = err
-			if err == nil {
-				out[i].Result = v.(*Result)
-			}
+			results[i] = Explanation{Result: r, Err: err}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	out := make([]Explanation, len(pairs))
+	for i, p := range pairs {
+		if p != nil {
+			out[i] = results[index[*p]]
+		}
 	}
 	return out, nil
 }

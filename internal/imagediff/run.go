@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
@@ -27,7 +28,8 @@ type Differ struct {
 	Refs ref.Options
 
 	images singleflight.Group // one resolution and inventory per image and options
-	pairs  singleflight.Group // one comparison per pair
+	mu     sync.Mutex
+	done   map[string]Image // images resolved this run, by sharedImage's key
 }
 
 // Options say what to compare and how.
@@ -202,7 +204,24 @@ func hasType(imgs *[2]Image, typ string) bool {
 // whose slices the caller may not modify.
 func (d *Differ) sharedImage(ctx context.Context, s string, opts Options) (Image, error) {
 	key := fmt.Sprintf("%s %s %v %s %v", s, opts.Platform.String(), opts.PlatformSet, opts.Source, opts.Types)
-	v, err, _ := d.images.Do(key, func() (any, error) { return d.image(ctx, s, opts) })
+	d.mu.Lock()
+	img, ok := d.done[key]
+	d.mu.Unlock()
+	if ok {
+		return img, nil
+	}
+	v, err, _ := d.images.Do(key, func() (any, error) {
+		img, err := d.image(ctx, s, opts)
+		if err == nil {
+			d.mu.Lock()
+			if d.done == nil {
+				d.done = map[string]Image{}
+			}
+			d.done[key] = img
+			d.mu.Unlock()
+		}
+		return img, err
+	})
 	if err != nil {
 		return Image{}, err
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	Insecure bool
 	// Warn receives warnings, such as a failing credential helper.
 	Warn io.Writer
+	// MaxBlobSize bounds a blob read whole into memory (default
+	// DefaultMaxBlobSize).
+	MaxBlobSize int64
 }
 
 // Client is the one registry client of a run: one keep-alive HTTP transport,
@@ -67,6 +70,9 @@ func New(opts Options) *Client {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxBlobSize <= 0 {
+		opts.MaxBlobSize = DefaultMaxBlobSize
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "docker-cghistory"

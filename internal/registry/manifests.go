@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/docker/go-units"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -15,10 +16,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// MaxBlobSize bounds a blob read into memory whole: an image config, an
-// attestation (SBOMs of large images run to tens of MiB). Larger blobs
-// fail with ErrTooLarge; layers are streamed and have no bound.
-const MaxBlobSize = 64 << 20
+// DefaultMaxBlobSize bounds a blob read into memory whole: an image
+// config, an attestation (SBOMs of large images run to tens of MiB). Larger
+// blobs fail with ErrTooLarge; layers are streamed and have no bound.
+const DefaultMaxBlobSize = 64 << 20
 
 // Platform is one platform's image: its manifest digest and compressed size
 // (config plus layers).
@@ -73,9 +74,10 @@ func (c *Client) Blob(ctx context.Context, repo name.Repository, desc v1.Descrip
 	if b, ok := c.opts.Cache.GetBlob(desc.Digest); ok {
 		return b, nil
 	}
+	limit := c.opts.MaxBlobSize
 	tooLarge := &Error{Kind: ErrTooLarge, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(),
-		Subject: fmt.Sprintf("blob %s (%d bytes)", desc.Digest, desc.Size), Message: fmt.Sprintf("over the %d MiB read into memory", MaxBlobSize>>20)}
-	if desc.Size > MaxBlobSize {
+		Subject: fmt.Sprintf("blob %s (%d bytes)", desc.Digest, desc.Size), Err: fmt.Errorf("over the %s limit for blobs read whole", units.BytesSize(float64(limit)))}
+	if desc.Size > limit {
 		return nil, tooLarge
 	}
 	l, err := c.Layer(ctx, repo, desc)
@@ -87,11 +89,11 @@ func (c *Client) Blob(ctx context.Context, repo name.Repository, desc v1.Descrip
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, MaxBlobSize+1))
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxBlobSize {
+	if int64(len(b)) > limit {
 		tooLarge.Subject = "blob " + desc.Digest.String()
 		return nil, tooLarge
 	}
