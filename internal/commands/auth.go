@@ -60,30 +60,17 @@ func runAuth(ctx context.Context, dockerCLI command.Cli, opts authOptions) error
 	if err != nil {
 		return err
 	}
-	type check struct {
-		reg name.Registry
-		ref name.Reference
-	}
-	var checks []check
-	for _, t := range targets {
-		if ref.IsRegistry(t) {
-			reg, err := d.refs.Registry(t)
-			if err != nil {
-				return err
-			}
-			checks = append(checks, check{reg: reg})
-			continue
-		}
-		r, err := d.refs.Parse(t)
-		if err != nil {
+	regs := make([]name.Registry, len(targets))
+	refs := make([]name.Reference, len(targets))
+	for i, t := range targets {
+		if regs[i], refs[i], err = d.refs.Target(t); err != nil {
 			return err
 		}
-		checks = append(checks, check{reg: r.Context().Registry, ref: r})
 	}
-	rows := make([]registry.Access, len(checks))
+	rows := make([]registry.Access, len(targets))
 	_ = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-		for i, c := range checks {
-			rows[i] = d.client.CheckAccess(ctx, c.reg, c.ref)
+		for i := range targets {
+			rows[i] = d.client.CheckAccess(ctx, regs[i], refs[i])
 		}
 		return nil
 	})

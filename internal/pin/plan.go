@@ -139,40 +139,7 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 		opts.Jobs = 8
 	}
 	p := &Plan{}
-	var errs []error
-	var todo []pending
-	seenTargets := map[string]bool{}
-	for _, path := range files {
-		fp, err := readFile(path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if seenTargets[fp.Target] {
-			continue // another name (a symlink) for a file already planned
-		}
-		seenTargets[fp.Target] = true
-		found, err := dockerfile.Find(fp.Old)
-		if err != nil {
-			errs = append(errs, &LocatedError{File: path, Line: parseLine(err), Err: fmt.Errorf("cannot parse Dockerfile: %w", err)})
-			continue
-		}
-		p.Files = append(p.Files, fp)
-		for _, s := range found.Skipped {
-			p.Notes = append(p.Notes, Note{File: path, Line: s.Line, Ref: s.Text, Reason: s.Reason})
-		}
-		for _, ref := range found.Refs {
-			pd, note, err := classify(fp, ref, opts)
-			switch {
-			case err != nil:
-				errs = append(errs, err)
-			case note != nil:
-				p.Notes = append(p.Notes, *note)
-			case pd != nil:
-				todo = append(todo, *pd)
-			}
-		}
-	}
+	todo, errs := p.read(files, opts)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -224,6 +191,47 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 		slices.SortFunc(f.Changes, func(a, b Change) int { return a.Line - b.Line })
 	}
 	return p, nil
+}
+
+// read loads each file once (a symlink to a file already read is
+// skipped), finds its references and classifies them: notes go to the
+// plan, the references to resolve are returned, with every error met.
+func (p *Plan) read(files []string, opts Options) ([]pending, []error) {
+	var errs []error
+	var todo []pending
+	seenTargets := map[string]bool{}
+	for _, path := range files {
+		fp, err := readFile(path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seenTargets[fp.Target] {
+			continue // another name (a symlink) for a file already planned
+		}
+		seenTargets[fp.Target] = true
+		found, err := dockerfile.Find(fp.Old)
+		if err != nil {
+			errs = append(errs, &LocatedError{File: path, Line: parseLine(err), Err: fmt.Errorf("cannot parse Dockerfile: %w", err)})
+			continue
+		}
+		p.Files = append(p.Files, fp)
+		for _, s := range found.Skipped {
+			p.Notes = append(p.Notes, Note{File: path, Line: s.Line, Ref: s.Text, Reason: s.Reason})
+		}
+		for _, r := range found.Refs {
+			pd, note, err := classify(fp, r, opts)
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+			case note != nil:
+				p.Notes = append(p.Notes, *note)
+			case pd != nil:
+				todo = append(todo, *pd)
+			}
+		}
+	}
+	return todo, errs
 }
 
 // classify decides what to do with one reference.

@@ -226,3 +226,17 @@ func (o Options) Tag(image string) (name.Tag, error) {
 	}
 	return t, nil
 }
+
+// Target reads what `auth` checks: a registry ("cgr.dev", with a nil
+// reference), or an image (its registry and the reference).
+func (o Options) Target(s string) (name.Registry, name.Reference, error) {
+	if IsRegistry(s) {
+		reg, err := o.Registry(s)
+		return reg, nil, err
+	}
+	r, err := o.Parse(s)
+	if err != nil {
+		return name.Registry{}, nil, err
+	}
+	return r.Context().Registry, r, nil
+}
