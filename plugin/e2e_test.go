@@ -446,15 +446,16 @@ func TestAuthThroughDocker(t *testing.T) {
 func TestPinThroughDocker(t *testing.T) {
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/nginx", "latest", t0)
+	frontend := s.Push(t, "docker/dockerfile", "1", t0)
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
-	orig := "# syntax=docker/dockerfile:1\r\nFROM " + s.Ref("chainguard/nginx", "latest") + "\r\nRUN <<EOF\r\nFROM not-an-image\r\nEOF\r\n"
+	orig := "# syntax=" + s.Ref("docker/dockerfile", "1") + "\r\nFROM " + s.Ref("chainguard/nginx", "latest") + "\r\nRUN <<EOF\r\nFROM not-an-image\r\nEOF\r\n"
 	if err := os.WriteFile(df, []byte(orig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := newDockerEnv(t, "")
-	r := d.docker("cgpin", "--check", dir).fails(t, "1 reference is not pinned")
-	if !strings.Contains(r.stdout, df+":2") {
+	r := d.docker("cgpin", "--check", dir).fails(t, "2 references are not pinned")
+	if !strings.Contains(r.stdout, df+":1") || !strings.Contains(r.stdout, df+":2") {
 		t.Errorf("--check stdout = %q", r.stdout)
 	}
 	r = d.docker("cgpin", "--diff", df).ok(t)
@@ -463,6 +464,7 @@ func TestPinThroughDocker(t *testing.T) {
 	}
 	d.docker("cgpin", dir).ok(t)
 	want := strings.Replace(orig, ":latest\r\n", ":latest@"+img.Digest.String()+"\r\n", 1)
+	want = strings.Replace(want, "/docker/dockerfile:1\r\n", "/docker/dockerfile:1@"+frontend.Digest.String()+"\r\n", 1)
 	if got, _ := os.ReadFile(df); string(got) != want {
 		t.Errorf("pinned file = %q, want %q", got, want)
 	}

@@ -41,7 +41,7 @@ const (
 var ShortDescriptions = map[string]string{
 	HistoryName: "Show every build a Chainguard image tag pointed to",
 	DiffName:    "Compare the packages and CVEs of two image builds",
-	PinName:     "Pin image references in Dockerfiles to digests",
+	PinName:     "Pin image references in Dockerfiles, Compose, Kubernetes and CI files to digests",
 }
 
 // New returns the top-level command for name (cghistory, cgdiff or cgpin).

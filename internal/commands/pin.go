@@ -11,6 +11,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ type pinOptions struct {
 	dryRun   bool
 	platform string
 	exclude  []string
+	kinds    []string
 	format   string
 	quiet    bool
 	explain  bool
@@ -38,21 +40,25 @@ func newPinCommand(dockerCLI command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cgpin [OPTIONS] [PATH...]",
 		Short: ShortDescriptions[PinName],
-		Long: `Pin the image references in Dockerfiles to digests, in place: "python:3.12"
-becomes "python:3.12@sha256:…", keeping the tag that says what you meant.
+		Long: `Pin the image references in Dockerfiles, Compose files, Kubernetes manifests,
+Kustomize, Helm values, GitHub Actions, GitLab CI, CircleCI and dev container
+files to digests, in place: "python:3.12" becomes "python:3.12@sha256:…",
+keeping the tag that says what you meant.
 
-PATH is a Dockerfile or a directory (default ./Dockerfile); directories are
-searched for Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile and
-Containerfile, skipping hidden and vendored directories. FROM, COPY --from,
-RUN --mount=from= and global ARG defaults used by FROM are pinned; stage names,
-scratch and references with unresolved variables are left alone. Multi-platform
-images are pinned by their index digest. Every file is written atomically,
-and a run that cannot resolve every reference writes nothing.`,
+PATH is a file or a directory (default ./Dockerfile); directories are searched
+for every kind by its file name (and YAML or JSON files with apiVersion and kind
+as Kubernetes), skipping vendored and hidden directories other than .github,
+.circleci, .devcontainer and .gitlab; --kind keeps only some kinds. Stage names,
+scratch, Compose services that build their image, and values with variables or
+templates are left alone and reported. Multi-platform images are pinned by
+their index digest. Every file is written atomically, only the reference's bytes
+change, and a run that cannot resolve every reference writes nothing.`,
 		Example: `  docker cgpin                          # pin ./Dockerfile
   docker cgpin --update .               # move every tag@digest pin to the tag's current build
   docker cgpin --at 2026-11-01 .        # roll back to the builds of that day
   docker cgpin --update --cooldown 3d . # only builds that have been out 3 days
   docker cgpin --check .                # CI: fail when something is unpinned
+  docker cgpin --kind compose,kubernetes deploy/
   docker cgpin --diff services/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
@@ -69,12 +75,14 @@ and a run that cannot resolve every reference writes nothing.`,
 	flags.BoolVar(&opts.dryRun, "diff", false, "Same as --dry-run")
 	flags.StringVar(&opts.platform, "platform", "", `Pin this platform's image digest instead of the index, "os/arch[/variant]"`)
 	flags.StringArrayVar(&opts.exclude, "exclude", nil, "Skip files and directories matching this glob (repeatable)")
+	flags.StringSliceVar(&opts.kinds, "kind", nil, `Only these kinds of file: dockerfile, compose, kubernetes, kustomize, helm, github-actions, gitlab-ci, circleci, devcontainer`)
 	flags.StringVar(&opts.format, "format", "", `Format the list of changes: "json", "markdown" or a Go template`)
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	flags.BoolVar(&opts.explain, "explain", false, `Summarise what each moved digest changes (packages, fixed CVEs); "--format markdown" for a pull request`)
 	flags.IntVarP(&opts.jobs, "jobs", "j", 8, "Resolve up to this many references at once")
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(kindNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -90,12 +98,16 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := pin.Collect(opts.paths, opts.exclude)
+	kinds, err := pin.ParseKinds(opts.kinds)
+	if err != nil {
+		return err
+	}
+	files, err := pin.Collect(opts.paths, opts.exclude, kinds)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no Dockerfiles found in %v", opts.paths)
+		return fmt.Errorf("no Dockerfiles found in %v, nor any other kind of file that names images", opts.paths)
 	}
 	report := output.PinReport{Mode: opts.mode(), Update: opts.update}
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
@@ -181,4 +193,13 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// kindNames are the --kind values.
+func kindNames() []string {
+	out := make([]string, len(ref.FileKinds))
+	for i, k := range ref.FileKinds {
+		out[i] = string(k)
+	}
+	return out
 }

@@ -6,7 +6,6 @@ package dockerfile
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -247,27 +246,55 @@ func (s *scanner) ref(kind ref.Kind, w word, platform string) Ref {
 	return r
 }
 
-// Edit replaces src[Start:End] with Text.
-type Edit struct {
-	Start, End int
-	Text       string
+// Refs is Find for pinning: every reference taken apart, plus the BuildKit
+// frontend image of a "# syntax=" directive, and what is left alone. A
+// reference that does not parse is a *ref.BadReference.
+func Refs(src []byte) ([]ref.Found, []ref.Skipped, error) {
+	f, err := Find(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var found []ref.Found
+	var errs []error
+	if s, ok := syntaxRef(src); ok {
+		found = append(found, s)
+	}
+	for _, r := range f.Refs {
+		fd, err := ref.Parse(r.Kind, r.Line, r.Start, r.Text)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		found = append(found, fd)
+	}
+	skipped := make([]ref.Skipped, 0, len(f.Skipped))
+	for _, s := range f.Skipped {
+		skipped = append(skipped, ref.Skipped{Line: s.Line, Text: s.Text, Reason: s.Reason})
+	}
+	return found, skipped, errors.Join(errs...)
 }
 
-// Apply returns src with the edits made; everything else is unchanged.
-func Apply(src []byte, edits []Edit) ([]byte, error) {
-	edits = slices.Clone(edits)
-	slices.SortFunc(edits, func(a, b Edit) int { return a.Start - b.Start })
-	var out bytes.Buffer
-	out.Grow(len(src) + 80*len(edits))
-	pos := 0
-	for _, e := range edits {
-		if e.Start < pos || e.End < e.Start || e.End > len(src) {
-			return nil, fmt.Errorf("overlapping or out-of-range edit [%d,%d)", e.Start, e.End)
-		}
-		out.Write(src[pos:e.Start])
-		out.WriteString(e.Text)
-		pos = e.End
+// syntaxRef finds the frontend image of a "# syntax=" directive (BuildKit's
+// own directive parser says which line; the value is found on it).
+func syntaxRef(src []byte) (ref.Found, bool) {
+	syntax, _, loc, ok := parser.DetectSyntax(src)
+	if !ok || len(loc) == 0 || strings.Contains(syntax, "$") {
+		return ref.Found{}, false
 	}
-	out.Write(src[pos:])
-	return out.Bytes(), nil
+	s := newScanner(src, '\\')
+	line := loc[0].Start.Line
+	if line < 1 || line > len(s.lines) {
+		return ref.Found{}, false
+	}
+	start, end := s.lines[line-1][0], s.lines[line-1][1]
+	eq := bytes.IndexByte(src[start:end], '=')
+	if eq < 0 {
+		return ref.Found{}, false
+	}
+	i := bytes.Index(src[start+eq:end], []byte(syntax))
+	if i < 0 {
+		return ref.Found{}, false
+	}
+	fd, err := ref.Parse(ref.KindSyntax, line, start+eq+i, syntax)
+	return fd, err == nil
 }

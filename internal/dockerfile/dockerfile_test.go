@@ -15,13 +15,13 @@ func pinAll(t *testing.T, src string) (string, *File) {
 	if err != nil {
 		t.Fatalf("Find: %v", err)
 	}
-	var edits []Edit
+	var edits []ref.Edit
 	for _, r := range f.Refs {
 		if r.DigestStart < 0 {
-			edits = append(edits, Edit{Start: r.End, End: r.End, Text: digest})
+			edits = append(edits, ref.Edit{Start: r.End, End: r.End, Text: digest})
 		}
 	}
-	out, err := Apply([]byte(src), edits)
+	out, err := ref.Apply([]byte(src), edits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +119,26 @@ func TestFindErrors(t *testing.T) {
 	}
 }
 
-func TestApplyRejectsOverlaps(t *testing.T) {
-	if _, err := Apply([]byte("abcdef"), []Edit{{1, 3, "x"}, {2, 4, "y"}}); err == nil {
-		t.Error("overlap accepted")
-	}
-	out, err := Apply([]byte("abcdef"), []Edit{{4, 6, "Z"}, {0, 0, ">"}})
-	if err != nil || string(out) != ">abcdZ" {
-		t.Errorf("Apply = %q, %v", out, err)
+func TestSyntaxDirective(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"# syntax=docker/dockerfile:1.7\nFROM a:1\n", "docker/dockerfile:1.7"},
+		{"\xEF\xBB\xBF#syntax = docker/dockerfile:1@sha256:" + strings.Repeat("a", 64) + "\nFROM a:1\n", "docker/dockerfile:1@sha256:" + strings.Repeat("a", 64)},
+		{"# escape=`\n# syntax=docker/dockerfile:1\nFROM a:1\n", "docker/dockerfile:1"},
+		{"FROM a:1\n# syntax=docker/dockerfile:1\n", ""}, // not a directive after an instruction
+	} {
+		found, _, err := Refs([]byte(tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, f := range found {
+			if f.Kind == ref.KindSyntax {
+				e, _ := f.Pin(f.Image.Digest)
+				got = tc.src[e.Start:e.End]
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%q: syntax span %q, want %q", tc.src, got, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"bytes"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,7 +26,7 @@ func checkPinProperty(t *testing.T, src []byte) bool {
 		}
 		return false
 	}
-	var edits []Edit
+	var edits []ref.Edit
 	for _, r := range f.Refs {
 		if string(src[r.Start:r.End]) != r.Text {
 			t.Fatalf("span [%d,%d) = %q, want %q", r.Start, r.End, src[r.Start:r.End], r.Text)
@@ -34,10 +35,10 @@ func checkPinProperty(t *testing.T, src []byte) bool {
 			t.Fatalf("pinned a variable or scratch: %q", r.Text)
 		}
 		if r.DigestStart < 0 {
-			edits = append(edits, Edit{Start: r.End, End: r.End, Text: digest})
+			edits = append(edits, ref.Edit{Start: r.End, End: r.End, Text: digest})
 		}
 	}
-	out, err := Apply(src, edits)
+	out, err := ref.Apply(src, edits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func benchPin(b *testing.B, warm bool) {
 	cacheDir := b.TempDir()
 	pinOnce := func(dir, cacheDir string) {
 		c := registry.New(registry.Options{Cache: cache.New(cacheDir, 0), Transport: registrytest.LoopbackTransport()})
-		files, err := Collect([]string{dir}, nil)
+		files, err := Collect([]string{dir}, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

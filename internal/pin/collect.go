@@ -7,7 +7,22 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
+
+// Source is a file to pin and what kind it is.
+type Source struct {
+	Path string // as the user named it, or as found under a named directory
+	Kind ref.FileKind
+	// Sniff says the kind is a guess to confirm from the content: a YAML or
+	// JSON file is Kubernetes only if a document has apiVersion and kind.
+	Sniff bool
+	// Explicit says the user named the file: a file that turns out to be
+	// of no known kind is then an error, not silently passed over.
+	Explicit bool
+}
 
 // IsDockerfileName reports whether a file name looks like a Dockerfile:
 // Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile(.*),
@@ -29,16 +44,49 @@ func IsDockerfileName(base string) bool {
 // notDockerfiles are extensions of files named like Dockerfile.* that are not.
 var notDockerfiles = []string{".md", ".txt", ".dockerignore", ".go", ".json", ".yaml", ".yml", ".orig", ".rej", ".bak", ".swp", ".sh", ".lock"}
 
-// skipDir names directories never walked: VCS data and vendored code.
+// hiddenKept are the hidden directories where images are named.
+var hiddenKept = []string{".github", ".circleci", ".devcontainer", ".gitlab"}
+
+// skipDir names directories never walked: VCS data, other hidden
+// directories and vendored code.
 func skipDir(name string) bool {
-	return strings.HasPrefix(name, ".") || name == "vendor" || name == "node_modules" || name == "third_party"
+	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) ||
+		name == "vendor" || name == "node_modules" || name == "third_party"
+}
+
+// kindOf says what kind of file rel (slash-separated) is by its path: a
+// Dockerfile, a kind yamlref knows by name, or a YAML or JSON file that may
+// be Kubernetes. Helm values count only beside a Chart.yaml (or when named).
+func kindOf(path, rel string, explicit bool) (Source, bool) {
+	base := filepath.Base(rel)
+	if IsDockerfileName(base) {
+		return Source{Path: path, Kind: ref.Dockerfile, Explicit: explicit}, true
+	}
+	if k, ok := yamlref.KindOf(rel); ok {
+		if k != ref.Helm || explicit || fileExists(filepath.Join(filepath.Dir(path), "Chart.yaml")) {
+			return Source{Path: path, Kind: k, Explicit: explicit}, true
+		}
+	}
+	switch strings.ToLower(filepath.Ext(base)) {
+	case ".yaml", ".yml", ".json":
+		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: explicit}, true
+	}
+	return Source{}, false
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // Collect expands paths (files or directories; default ./Dockerfile) into
-// the Dockerfiles to pin, skipping hidden and vendored directories and
-// anything matching an exclude glob (matched against the path relative to
-// the walked directory and against the base name).
-func Collect(paths, exclude []string) ([]string, error) {
+// the files to pin, skipping hidden (but .github, .circleci, .devcontainer
+// and .gitlab) and vendored directories and anything matching an exclude
+// glob (matched against the path relative to the walked directory and
+// against the base name). kinds, when not empty, keeps only those kinds.
+// A named file of no telling name is read as the one kind of kinds, or
+// else as a Dockerfile, or, for YAML and JSON, as Kubernetes.
+func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 	if len(paths) == 0 {
 		paths = []string{"Dockerfile"}
 	}
@@ -58,12 +106,13 @@ func Collect(paths, exclude []string) ([]string, error) {
 		}
 		return false
 	}
-	var out []string
+	wanted := func(k ref.FileKind) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
+	var out []Source
 	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+	add := func(s Source) {
+		if !seen[s.Path] && wanted(s.Kind) {
+			seen[s.Path] = true
+			out = append(out, s)
 		}
 	}
 	for _, root := range paths {
@@ -72,7 +121,7 @@ func Collect(paths, exclude []string) ([]string, error) {
 			return nil, fmt.Errorf("%s: %w", root, unwrapPathError(err))
 		}
 		if !fi.IsDir() {
-			add(root) // named explicitly: pinned whatever its name
+			add(named(root, kinds))
 			continue
 		}
 		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -86,8 +135,11 @@ func Collect(paths, exclude []string) ([]string, error) {
 				}
 				return nil
 			}
-			if IsDockerfileName(d.Name()) && !excluded(rel, d.Name()) {
-				add(p)
+			if excluded(rel, d.Name()) {
+				return nil
+			}
+			if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
+				add(s)
 			}
 			return nil
 		})
@@ -96,4 +148,48 @@ func Collect(paths, exclude []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// named is a file the user named: its kind by name, else the one kind
+// asked for, else (YAML and JSON) Kubernetes if its content says so, else
+// a Dockerfile, as before cgpin read other kinds.
+func named(path string, kinds []ref.FileKind) Source {
+	abs, _ := filepath.Abs(path)
+	if s, ok := kindOf(path, filepath.ToSlash(abs), true); ok && !s.Sniff {
+		return s
+	}
+	if len(kinds) == 1 {
+		return Source{Path: path, Kind: kinds[0], Explicit: true}
+	}
+	if s, ok := kindOf(path, filepath.ToSlash(abs), true); ok {
+		return s
+	}
+	return Source{Path: path, Kind: ref.Dockerfile, Explicit: true}
+}
+
+// ParseKinds reads --kind values ("compose,kubernetes"; "all").
+func ParseKinds(values []string) ([]ref.FileKind, error) {
+	var out []ref.FileKind
+	for _, v := range values {
+		for _, k := range strings.Split(v, ",") {
+			k = strings.TrimSpace(strings.ToLower(k))
+			switch {
+			case k == "" || k == "all":
+				continue
+			case slices.Contains(ref.FileKinds, ref.FileKind(k)):
+				out = append(out, ref.FileKind(k))
+			default:
+				return nil, fmt.Errorf("--kind %q: want one of %s", k, kindList())
+			}
+		}
+	}
+	return out, nil
+}
+
+func kindList() string {
+	names := make([]string, len(ref.FileKinds))
+	for i, k := range ref.FileKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,7 +49,7 @@ func read(t testing.TB, p string) string {
 
 func run(t testing.TB, r Resolver, opts Options, paths ...string) (*Plan, error) {
 	t.Helper()
-	files, err := Collect(paths, nil)
+	files, err := Collect(paths, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestFailuresWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{filepath.Join(dir, "dangling"), "/dev/null"} {
-		_, err := Build(context.Background(), []string{p}, resolver(t), Options{})
+		_, err := Build(context.Background(), []Source{{Path: p, Kind: ref.Dockerfile, Explicit: true}}, resolver(t), Options{})
 		if err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: %v", p, err)
 		}
@@ -254,23 +255,23 @@ func TestCollect(t *testing.T) {
 		"e/dockerfile.go", "e/Dockerfile.md", "e/Dockerfile.dockerignore", "e/dockerfile"} {
 		write(t, dir, f, "FROM a\n")
 	}
-	got, err := Collect([]string{dir}, []string{"skip"})
+	got, err := Collect([]string{dir}, []string{"skip"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rel []string
 	for _, g := range got {
-		r, _ := filepath.Rel(dir, g)
+		r, _ := filepath.Rel(dir, g.Path)
 		rel = append(rel, r)
 	}
 	want := "Dockerfile a/Dockerfile.prod b/app.Dockerfile b/x.dockerfile c/Containerfile"
 	if strings.Join(rel, " ") != want {
 		t.Errorf("Collect = %v, want %s", rel, want)
 	}
-	if _, err := Collect([]string{filepath.Join(dir, "missing")}, nil); err == nil {
+	if _, err := Collect([]string{filepath.Join(dir, "missing")}, nil, nil); err == nil {
 		t.Error("missing path accepted")
 	}
-	if _, err := Collect([]string{dir}, []string{"["}); err == nil {
+	if _, err := Collect([]string{dir}, []string{"["}, nil); err == nil {
 		t.Error("bad glob accepted")
 	}
 }

@@ -1,6 +1,7 @@
 // Package pin plans and applies digest pins for the image references in
-// Dockerfiles: it resolves every distinct reference once, concurrently, and
-// writes all files atomically, or none.
+// Dockerfiles and the YAML and JSON files that name images: it resolves
+// every distinct reference once, concurrently, and writes all files
+// atomically, or none.
 package pin
 
 import (
@@ -9,12 +10,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -32,8 +36,9 @@ type Options struct {
 // Change is one reference that gets a new digest, as typed values: where
 // it is, what was written, taken apart, and what it becomes.
 type Change struct {
-	File string // as the user named it
-	Line int
+	File     string // as the user named it
+	FileKind ref.FileKind
+	Line     int
 	// Start and End delimit the bytes of File that are replaced.
 	Start, End int
 	Kind       ref.Kind
@@ -64,9 +69,10 @@ type Note struct {
 	Reason string
 }
 
-// FilePlan is one Dockerfile's before and after.
+// FilePlan is one file's before and after.
 type FilePlan struct {
 	Path    string // as the user named it
+	Kind    ref.FileKind
 	Target  string // the file written (symlinks resolved)
 	Mode    os.FileMode
 	Old     []byte
@@ -125,16 +131,15 @@ func (e *LocatedError) Unwrap() error { return e.Err }
 
 // pending is a reference waiting for its digest.
 type pending struct {
-	file *FilePlan
-	ref  dockerfile.Ref
-	img  ref.Image
-	tag  name.Tag // what to follow
+	file  *FilePlan
+	found ref.Found
+	tag   name.Tag // what to follow
 }
 
 // Build reads files, finds their references and resolves them. It returns
 // every error it met (each with file:line), and then no plan: a run that
 // cannot resolve everything changes nothing.
-func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan, error) {
+func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan, error) {
 	if opts.Jobs <= 0 {
 		opts.Jobs = 8
 	}
@@ -149,7 +154,7 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 	p.Resolved = len(resolved)
 	for _, t := range todo {
 		if res := resolved[t.tag]; res.err != nil {
-			errs = append(errs, &LocatedError{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text, Err: res.err})
+			errs = append(errs, &LocatedError{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Err: res.err})
 		}
 	}
 	if len(errs) > 0 {
@@ -157,38 +162,35 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 	}
 
 	// Edit each file.
-	edits := map[*FilePlan][]dockerfile.Edit{}
+	edits := map[*FilePlan][]ref.Edit{}
 	keeper, _ := r.(Keeper)
 	for _, t := range todo {
 		res := resolved[t.tag]
-		d := res.Digest
-		if t.img.Pinned() && t.img.Digest == d {
+		d, img := res.Digest, t.found.Image
+		if img.Pinned() && img.Digest == d {
 			continue
 		}
-		if keeper != nil && t.img.Pinned() && keeper.Keep(t.tag, t.img.Digest, d) {
-			p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.ref.Line, Ref: t.ref.Text,
+		if keeper != nil && img.Pinned() && keeper.Keep(t.tag, img.Digest, d) {
+			p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text,
 				Reason: "pinned to a newer build than the cooldown allows; not moved back"})
 			continue
 		}
-		c := Change{File: t.file.Path, Line: t.ref.Line, Start: t.ref.Start, End: t.ref.End, Kind: t.ref.Kind,
-			Image: t.img, Old: t.ref.Text, New: t.img.Pin(d), Digest: d, Platform: res.Platform}
-		if t.img.Pinned() {
-			c.Start = t.ref.DigestStart // only the digest is replaced
-		}
-		edits[t.file] = append(edits[t.file], dockerfile.Edit{Start: c.Start, End: c.End, Text: c.New[c.Start-t.ref.Start:]})
-		t.file.Changes = append(t.file.Changes, c)
+		e, newText := t.found.Pin(d)
+		edits[t.file] = append(edits[t.file], e)
+		t.file.Changes = append(t.file.Changes, Change{File: t.file.Path, FileKind: t.file.Kind, Line: t.found.Line,
+			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform})
 	}
 	for _, f := range p.Files {
 		f.New = f.Old
 		if len(edits[f]) == 0 {
 			continue
 		}
-		out, err := dockerfile.Apply(f.Old, edits[f])
+		out, err := ref.Apply(f.Old, edits[f])
 		if err != nil {
 			return nil, &LocatedError{File: f.Path, Err: err}
 		}
 		f.New = out
-		slices.SortFunc(f.Changes, func(a, b Change) int { return a.Line - b.Line })
+		slices.SortStableFunc(f.Changes, func(a, b Change) int { return a.Line - b.Line })
 	}
 	return p, nil
 }
@@ -196,12 +198,12 @@ func Build(ctx context.Context, files []string, r Resolver, opts Options) (*Plan
 // read loads each file once (a symlink to a file already read is
 // skipped), finds its references and classifies them: notes go to the
 // plan, the references to resolve are returned, with every error met.
-func (p *Plan) read(files []string, opts Options) ([]pending, []error) {
+func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 	var errs []error
 	var todo []pending
 	seenTargets := map[string]bool{}
-	for _, path := range files {
-		fp, err := readFile(path)
+	for _, src := range files {
+		fp, err := readFile(src.Path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -210,43 +212,71 @@ func (p *Plan) read(files []string, opts Options) ([]pending, []error) {
 			continue // another name (a symlink) for a file already planned
 		}
 		seenTargets[fp.Target] = true
-		found, err := dockerfile.Find(fp.Old)
-		if err != nil {
-			errs = append(errs, &LocatedError{File: path, Line: parseLine(err), Err: fmt.Errorf("cannot parse Dockerfile: %w", err)})
+		fp.Kind = src.Kind
+		if src.Sniff {
+			k, ok := yamlref.Sniff(src.Path, fp.Old)
+			switch {
+			case !ok && src.Explicit:
+				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind", kindList())})
+				continue
+			case !ok:
+				continue // a YAML file that names no images
+			}
+			fp.Kind = k
+		}
+		found, skipped, err := find(fp)
+		var bad *ref.BadReference
+		switch {
+		case errors.As(err, &bad):
+			for _, e := range unjoin(err) {
+				if errors.As(e, &bad) {
+					errs = append(errs, &LocatedError{File: src.Path, Line: bad.Line, Ref: bad.Text, Err: fmt.Errorf("invalid image reference: %w", bad.Err)})
+				}
+			}
+			continue
+		case err != nil:
+			errs = append(errs, &LocatedError{File: src.Path, Line: parseLine(err), Err: fmt.Errorf("cannot parse %s: %w", kindName(fp.Kind), err)})
 			continue
 		}
 		p.Files = append(p.Files, fp)
-		for _, s := range found.Skipped {
-			p.Notes = append(p.Notes, Note{File: path, Line: s.Line, Ref: s.Text, Reason: s.Reason})
+		for _, s := range skipped {
+			p.Notes = append(p.Notes, Note{File: src.Path, Line: s.Line, Ref: s.Text, Reason: s.Reason})
 		}
-		for _, r := range found.Refs {
-			pd, note, err := classify(fp, r, opts)
+		for _, f := range found {
 			switch {
-			case err != nil:
-				errs = append(errs, err)
-			case note != nil:
-				p.Notes = append(p.Notes, *note)
-			case pd != nil:
-				todo = append(todo, *pd)
+			case f.Image.Pinned() && !opts.Update:
+				// already pinned; --update moves it
+			case f.Image.Pinned() && f.Image.Tag == "":
+				p.Notes = append(p.Notes, Note{File: src.Path, Line: f.Line, Ref: f.Text, Reason: "pinned by digest without a tag: nothing to follow"})
+			default:
+				todo = append(todo, pending{file: fp, found: f, tag: f.Image.Tagged()})
 			}
 		}
 	}
 	return todo, errs
 }
 
-// classify decides what to do with one reference.
-func classify(fp *FilePlan, r dockerfile.Ref, opts Options) (*pending, *Note, error) {
-	img, err := ref.ParseImage(r.Text)
-	if err != nil {
-		return nil, nil, &LocatedError{File: fp.Path, Line: r.Line, Ref: r.Text, Err: err}
+// find runs the finder of fp's kind.
+func find(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
+	if fp.Kind == ref.Dockerfile {
+		return dockerfile.Refs(fp.Old)
 	}
-	switch {
-	case img.Pinned() && !opts.Update:
-		return nil, nil, nil // already pinned; --update moves it
-	case img.Pinned() && img.Tag == "":
-		return nil, &Note{File: fp.Path, Line: r.Line, Ref: r.Text, Reason: "pinned by digest without a tag: nothing to follow"}, nil
+	return yamlref.Find(fp.Kind, fp.Path, fp.Old)
+}
+
+func kindName(k ref.FileKind) string {
+	if k == ref.Dockerfile {
+		return "Dockerfile"
 	}
-	return &pending{file: fp, ref: r, img: img, tag: img.Tagged()}, nil, nil
+	return string(k) + " file"
+}
+
+// unjoin lists the errors an errors.Join holds (or err itself).
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // resolved is one distinct tag's resolution.
@@ -312,14 +342,21 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// parseLine extracts the line number from a buildkit parse error.
+// parseLine extracts the line number from a parse error: buildkit's
+// location, or YAML's "line N".
 func parseLine(err error) int {
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
 		return le.Locations[0][0].Start.Line
 	}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
 	return 0
 }
+
+var yamlLine = regexp.MustCompile(`\bline (\d+)\b`)
 
 // Diff is a unified diff of every change.
 func (p *Plan) Diff() string {

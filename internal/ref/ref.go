@@ -201,18 +201,6 @@ func (i Image) At(d v1.Hash) name.Digest { return i.Repo.Digest(d.String()) }
 // "@" and d ("python:3.12" → "python:3.12@sha256:…").
 func (i Image) Pin(d v1.Hash) string { return i.Name + "@" + d.String() }
 
-// Kind says what kind of place in a file a reference was found in:
-// "FROM", "COPY --from", … Every file format's finder names its own.
-type Kind string
-
-// Kinds of places in Dockerfiles.
-const (
-	KindFrom       Kind = "FROM"             // FROM <image>
-	KindCopyFrom   Kind = "COPY --from"      // COPY --from=<image>
-	KindMountFrom  Kind = "RUN --mount from" // RUN --mount=...,from=<image>
-	KindArgDefault Kind = "ARG default"      // ARG NAME=<image>, used by FROM ${NAME}
-)
-
 // Tag expands and parses image as a tag to follow ("latest" when none is
 // given); a reference by digest is an error, since it names one build.
 func (o Options) Tag(image string) (name.Tag, error) {

@@ -118,3 +118,13 @@ func mustHash(s string) v1.Hash {
 	}
 	return h
 }
+
+func TestApplyRejectsOverlaps(t *testing.T) {
+	if _, err := Apply([]byte("abcdef"), []Edit{{Start: 1, End: 3, Text: "x"}, {Start: 2, End: 4, Text: "y"}}); err == nil {
+		t.Error("overlap accepted")
+	}
+	out, err := Apply([]byte("abcdef"), []Edit{{Start: 4, End: 6, Text: "Z"}, {Start: 0, End: 0, Text: ">"}})
+	if err != nil || string(out) != ">abcdZ" {
+		t.Errorf("Apply = %q, %v", out, err)
+	}
+}

@@ -1,0 +1,118 @@
+package ref
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// FileKind is a kind of file that names images.
+type FileKind string
+
+// The kinds of file cgpin reads.
+const (
+	Dockerfile    FileKind = "dockerfile"
+	Compose       FileKind = "compose"
+	Kubernetes    FileKind = "kubernetes"
+	Kustomize     FileKind = "kustomize"
+	Helm          FileKind = "helm"
+	GitHubActions FileKind = "github-actions"
+	GitLabCI      FileKind = "gitlab-ci"
+	CircleCI      FileKind = "circleci"
+	DevContainer  FileKind = "devcontainer"
+)
+
+// FileKinds lists every kind, in the order users read them.
+var FileKinds = []FileKind{Dockerfile, Compose, Kubernetes, Kustomize, Helm, GitHubActions, GitLabCI, CircleCI, DevContainer}
+
+// Kind says what kind of place in a file a reference was found in:
+// "FROM", "COPY --from", … Every file format's finder names its own.
+type Kind string
+
+// Kinds of places in Dockerfiles.
+const (
+	KindSyntax     Kind = "syntax directive" // # syntax=<frontend image>
+	KindFrom       Kind = "FROM"             // FROM <image>
+	KindCopyFrom   Kind = "COPY --from"      // COPY --from=<image>
+	KindMountFrom  Kind = "RUN --mount from" // RUN --mount=...,from=<image>
+	KindArgDefault Kind = "ARG default"      // ARG NAME=<image>, used by FROM ${NAME}
+)
+
+// Found is an image reference found in a file: where, what it says, taken
+// apart, and how to pin it there.
+type Found struct {
+	Kind Kind
+	Line int
+	// Text is the reference as a user reads it in the file ("nginx:1.27",
+	// or "bitnami/redis:7.2" assembled from a Helm chart's split fields).
+	Text  string
+	Image Image
+	// Pin returns the edit that pins the reference to d, and the text the
+	// reference then reads as.
+	Pin func(d v1.Hash) (Edit, string)
+}
+
+// Inline is how most references are pinned: text, written at
+// src[start:], ("python:3.12" or "python:3.12@sha256:old") becomes
+// img.Pin(d), the name as written with "@" + d.
+func Inline(start int, text string, img Image) func(v1.Hash) (Edit, string) {
+	return func(d v1.Hash) (Edit, string) {
+		return Edit{Start: start, End: start + len(text), Text: img.Pin(d)}, img.Pin(d)
+	}
+}
+
+// Parse takes apart a reference found at start of the file: the Found
+// pins it inline. A text that is no image reference is a *BadReference.
+func Parse(kind Kind, line, start int, text string) (Found, error) {
+	img, err := ParseImage(text)
+	if err != nil {
+		return Found{}, &BadReference{Line: line, Text: text, Err: err}
+	}
+	return Found{Kind: kind, Line: line, Text: text, Image: img, Pin: Inline(start, text, img)}, nil
+}
+
+// BadReference is a value in a place for references that is none.
+type BadReference struct {
+	Line int
+	Text string
+	Err  error
+}
+
+func (e *BadReference) Error() string { return fmt.Sprintf("line %d: %s: %v", e.Line, e.Text, e.Err) }
+
+func (e *BadReference) Unwrap() error { return e.Err }
+
+// Skipped is a reference left alone, and why.
+type Skipped struct {
+	Kind   Kind
+	Line   int
+	Text   string
+	Reason string
+}
+
+// Edit replaces src[Start:End] with Text.
+type Edit struct {
+	Start, End int
+	Text       string
+}
+
+// Apply returns src with the edits made; everything else is unchanged.
+func Apply(src []byte, edits []Edit) ([]byte, error) {
+	edits = slices.Clone(edits)
+	slices.SortFunc(edits, func(a, b Edit) int { return a.Start - b.Start })
+	var out bytes.Buffer
+	out.Grow(len(src) + 80*len(edits))
+	pos := 0
+	for _, e := range edits {
+		if e.Start < pos || e.End < e.Start || e.End > len(src) {
+			return nil, fmt.Errorf("overlapping or out-of-range edit [%d,%d)", e.Start, e.End)
+		}
+		out.Write(src[pos:e.Start])
+		out.WriteString(e.Text)
+		pos = e.End
+	}
+	out.Write(src[pos:])
+	return out.Bytes(), nil
+}
