@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -500,4 +501,65 @@ func TestDiffThroughDocker(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "has no linux/s390x image") {
 		t.Errorf("error exit: %d %s", r.code, r.stderr)
 	}
+}
+
+func TestPinEveryKindThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	goImg := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
+	nginx := s.Push(t, "chainguard/nginx", "latest", t0)
+	g, n := s.Ref("chainguard/go", "latest"), s.Ref("chainguard/nginx", "latest")
+	dir := t.TempDir()
+	files := map[string]string{
+		"svc/Dockerfile":            "FROM " + g + "\n",
+		"svc/compose.yaml":          "services:\n  web:\n    image: '" + n + "'\n  app:\n    build: .\n    image: acme/app\n",
+		"k8s/app.yaml":              "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: a, image: " + g + "}]\n",
+		"k8s/kustomization.yaml":    "images:\n  - name: nginx\n    newName: " + s.Ref("chainguard/nginx", "") + "\n    newTag: latest\n",
+		".github/workflows/ci.yaml": "jobs:\n  t:\n    container:\n      image: " + g + "\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := newDockerEnv(t, "")
+	r := d.docker("cgpin", "--check", dir).fails(t, "5 references are not pinned")
+	for name := range files {
+		if !strings.Contains(r.stdout, filepath.Join(dir, name)+":") {
+			t.Errorf("--check does not list %s:\n%s", name, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "acme/app: left alone: service app builds this image (build:)") {
+		t.Errorf("--check stderr lacks the Compose build note:\n%s", r.stderr)
+	}
+	r = d.docker("cgpin", "--kind", "compose,kustomize", "--format", "json", dir).ok(t)
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var c map[string]any
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("%v: %q", err, line)
+		}
+		kinds = append(kinds, c["FileKind"].(string)+"/"+c["Kind"].(string))
+	}
+	slices.Sort(kinds)
+	if strings.Join(kinds, " ") != "compose/services.*.image kustomize/kustomize images" {
+		t.Errorf("kinds = %v", kinds)
+	}
+	d.docker("cgpin", dir).ok(t)
+	want := map[string]string{
+		"svc/Dockerfile":            "FROM " + g + "@" + goImg.Digest.String() + "\n",
+		"svc/compose.yaml":          "services:\n  web:\n    image: '" + n + "@" + nginx.Digest.String() + "'\n  app:\n    build: .\n    image: acme/app\n",
+		"k8s/app.yaml":              "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: a, image: " + g + "@" + goImg.Digest.String() + "}]\n",
+		"k8s/kustomization.yaml":    files["k8s/kustomization.yaml"] + "    digest: " + nginx.Digest.String() + "\n",
+		".github/workflows/ci.yaml": "jobs:\n  t:\n    container:\n      image: " + g + "@" + goImg.Digest.String() + "\n",
+	}
+	for name, w := range want {
+		if got, _ := os.ReadFile(filepath.Join(dir, name)); string(got) != w {
+			t.Errorf("%s = %q, want %q", name, got, w)
+		}
+	}
+	d.docker("cgpin", "--check", dir).ok(t)
 }

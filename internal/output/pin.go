@@ -105,7 +105,7 @@ func plural(n int, one, many string) string {
 // --explain) holds what each change brings, in the same order.
 func WriteChanges(ctx formatter.Context, changes []pin.Change, explained []imagediff.Explanation) error {
 	header := &changeRow{HeaderContext: formatter.HeaderContext{Header: formatter.SubHeaderContext{
-		"Location": "LOCATION", "File": "FILE", "Line": "LINE", "Kind": "KIND",
+		"Location": "LOCATION", "File": "FILE", "FileKind": "FILE KIND", "Line": "LINE", "Kind": "KIND",
 		"Old": "OLD", "New": "NEW", "Digest": "DIGEST", "Explanation": "CHANGES",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
@@ -148,6 +148,9 @@ func (r *changeRow) Line() int { return r.c.Line }
 // Kind is where the reference was found (FROM, COPY --from, …).
 func (r *changeRow) Kind() string { return string(r.c.Kind) }
 
+// FileKind is the kind of file (dockerfile, compose, kubernetes, …).
+func (r *changeRow) FileKind() string { return string(r.c.FileKind) }
+
 // Old is the reference as written.
 func (r *changeRow) Old() string { return r.c.Old }
 
@@ -160,7 +163,7 @@ func (r *changeRow) Digest() string { return r.c.Digest.String() }
 // MarshalJSON is the `--format json` object.
 func (r *changeRow) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
-		"File": r.c.File, "Line": r.c.Line, "Kind": r.Kind(), "Old": r.c.Old, "New": r.c.New, "Digest": r.Digest(),
+		"File": r.c.File, "FileKind": r.FileKind(), "Line": r.c.Line, "Kind": r.Kind(), "Old": r.c.Old, "New": r.c.New, "Digest": r.Digest(),
 	}
 	if r.explained != nil {
 		m["Changes"] = r.Explanation()

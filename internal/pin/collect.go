@@ -69,9 +69,24 @@ func kindOf(path, rel string, explicit bool) (Source, bool) {
 	}
 	switch strings.ToLower(filepath.Ext(base)) {
 	case ".yaml", ".yml", ".json":
+		if inChartTemplates(path) {
+			return Source{}, false // Helm renders these: never edited
+		}
 		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: explicit}, true
 	}
 	return Source{}, false
+}
+
+// inChartTemplates reports a file under a Helm chart's templates/.
+func inChartTemplates(path string) bool {
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		if filepath.Base(dir) == "templates" && fileExists(filepath.Join(filepath.Dir(dir), "Chart.yaml")) {
+			return true
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return false
+		}
+	}
 }
 
 func fileExists(p string) bool {
