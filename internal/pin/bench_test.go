@@ -186,3 +186,87 @@ func peer(b *testing.B, tool string) string {
 	}
 	return p
 }
+
+// The large-repository workload of the every-kind issue: 10,000 files that
+// name the 20 images, checked (--check: resolve, plan, write nothing) with
+// a warm token cache. Dockerfiles only, and the same number of files of
+// every kind (plus YAML files that name no images, which a walk must read
+// and pass over).
+const scanFiles = 10000
+
+func writeLargeRepo(b *testing.B, refs []string, mixed bool) string {
+	dir := b.TempDir()
+	kinds := []func(i int, r string) (string, string){
+		func(i int, r string) (string, string) {
+			return fmt.Sprintf("svc%05d/Dockerfile", i), "FROM " + r + " AS build\nRUN make\nFROM build\n"
+		},
+	}
+	if mixed {
+		kinds = append(kinds,
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("svc%05d/compose.yaml", i), "services:\n  web:\n    image: " + r + "\n  app:\n    build: .\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("k8s%05d/deploy.yaml", i), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  template:\n    spec:\n      containers:\n      - name: x\n        image: " + r + "\n        ports: [{containerPort: 80}]\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("k8s%05d/kustomization.yaml", i), "resources: [deploy.yaml]\nimages:\n- name: x\n  newName: " + strings.Split(r, ":latest")[0] + "\n  newTag: latest\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("ci%05d/.github/workflows/ci.yml", i), "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    container: " + r + "\n    steps:\n    - run: make\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("ci%05d/.gitlab-ci.yml", i), "image: " + r + "\ntest:\n  script: [make]\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("dev%05d/.devcontainer/devcontainer.json", i), "{\n  // dev\n  \"image\": \"" + r + "\",\n}\n"
+			},
+			func(i int, _ string) (string, string) {
+				return fmt.Sprintf("cfg%05d/settings.yaml", i), "log:\n  level: info\nfeatures: [a, b, c]\n"
+			},
+		)
+	}
+	for i := range scanFiles {
+		name, content := kinds[i%len(kinds)](i, refs[i%len(refs)])
+		write(b, dir, name, content)
+	}
+	return dir
+}
+
+func benchCheck(b *testing.B, mixed bool) {
+	s, refs := benchRegistry(b)
+	dir := writeLargeRepo(b, refs, mixed)
+	c := registry.New(registry.Options{Cache: cache.New(b.TempDir(), 0), Transport: registrytest.LoopbackTransport()})
+	r := &RegistryResolver{Registry: c, History: &history.Client{Registry: c}}
+	check := func() int {
+		files, err := Collect([]string{dir}, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := Build(context.Background(), files, r, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return len(p.Changes())
+	}
+	check() // warm: tokens cached
+	s.ResetCounts()
+	var elapsed time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if n := check(); n == 0 {
+			b.Fatal("nothing to pin")
+		}
+		elapsed += time.Since(start)
+	}
+	b.StopTimer()
+	reportRequests(b, s, elapsed)
+	b.ReportMetric(float64(scanFiles), "files")
+}
+
+// BenchmarkCheckDockerfiles checks 10,000 Dockerfiles.
+func BenchmarkCheckDockerfiles(b *testing.B) { benchCheck(b, false) }
+
+// BenchmarkCheckMixedKinds checks 10,000 files of every kind.
+func BenchmarkCheckMixedKinds(b *testing.B) { benchCheck(b, true) }
