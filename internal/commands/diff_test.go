@@ -153,6 +153,25 @@ func TestPinExplain(t *testing.T) {
 	assert.Assert(t, strings.Contains(out.String(), "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
 }
 
+// --explain works for every kind: a Kustomize pin and a Helm split spec
+// move, and both are explained, in a pull-request body.
+func TestPinExplainYAMLKinds(t *testing.T) {
+	f := newDiffFixture(t)
+	t.Setenv("CGHISTORY_SECDB", f.secdb)
+	dir := t.TempDir()
+	repo := f.s.Ref("chainguard/app", "")
+	assert.NilError(t, os.WriteFile(dir+"/kustomization.yaml", []byte("images:\n- name: app\n  newName: "+repo+"\n  newTag: latest\n  digest: "+f.b1+"\n"), 0o644))
+	assert.NilError(t, os.WriteFile(dir+"/Chart.yaml", []byte("name: x\n"), 0o644))
+	assert.NilError(t, os.WriteFile(dir+"/values.yaml", []byte("image:\n  repository: "+repo+"\n  tag: \"latest@"+f.b1+"\"\n"), 0o644))
+	cli, out, _ := newTestCLI(t, `{}`)
+	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, update: true, explain: true, format: "markdown", jobs: 8}))
+	body := out.String()
+	assert.Equal(t, strings.Count(body, "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), 2, body)
+	assert.Assert(t, strings.Contains(body, "`"+dir+"/kustomization.yaml:2` | `"+repo+":latest`"), body)
+	values, _ := os.ReadFile(dir + "/values.yaml")
+	assert.Equal(t, string(values), "image:\n  repository: "+repo+"\n  tag: \"latest@"+f.b2+"\"\n")
+}
+
 func TestHistoryChangesSurviveABuildWithoutPackages(t *testing.T) {
 	f := newDiffFixture(t)
 	t.Setenv("CGHISTORY_SECDB", f.secdb)
