@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
+	"github.com/docker-cghistory/docker-cghistory/internal/policy"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
@@ -31,6 +34,11 @@ type pinOptions struct {
 	quiet    bool
 	explain  bool
 	jobs     int
+
+	onlyIfChanged  string
+	fixes          []string
+	cooldownStrict bool
+	ignore         []string
 	registry registryOptions
 	now      func() time.Time
 }
@@ -80,6 +88,11 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	flags.BoolVar(&opts.explain, "explain", false, `Summarise what each moved digest changes (packages, fixed CVEs); "--format markdown" for a pull request`)
 	flags.IntVarP(&opts.jobs, "jobs", "j", 8, "Resolve up to this many references at once")
+	flags.StringVar(&opts.onlyIfChanged, "only-if-changed", "", `Move a pin only when the newer build changed its "packages" (or config), or fixes a CVE ("vulns"); implies --update`)
+	flags.Lookup("only-if-changed").NoOptDefVal = policy.ChangedPackages
+	flags.StringArrayVar(&opts.fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
+	flags.BoolVar(&opts.cooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
+	flags.StringArrayVar(&opts.ignore, "ignore-image", nil, `Leave references matching this glob alone, e.g. "cgr.dev/chainguard/*:latest-dev"; "!GLOB" takes them back (repeatable)`)
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(kindNames(), cobra.ShellCompDirectiveNoFileComp))
@@ -111,7 +124,13 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	}
 	report := output.PinReport{Mode: opts.mode(), Update: opts.update}
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
-		if report.Plan, err = pin.Build(ctx, files, resolver, pin.Options{Update: opts.update, Jobs: opts.jobs}); err != nil || !opts.explain {
+		popts := pin.Options{Update: opts.update, Jobs: opts.jobs, Ignore: opts.ignore, PinsOnly: len(opts.fixes) > 0}
+		if opts.needsChooser(resolver) {
+			popts.Chooser = &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil),
+				Diff: summaryOptions(resolver.Platform), Platform: resolver.Platform, OnlyIfChanged: opts.onlyIfChanged,
+				Fixes: opts.fixes, Cooldown: resolver.Cooldown, CooldownStrict: opts.cooldownStrict}
+		}
+		if report.Plan, err = pin.Build(ctx, files, resolver, popts); err != nil || !opts.explain {
 			return err
 		}
 		report.Explained, err = d.differ(nil).Explain(ctx, pairs(report.Plan.Changes()), summaryOptions(resolver.Platform))
@@ -160,10 +179,36 @@ func (opts *pinOptions) resolver(d *deps) (*pin.RegistryResolver, error) {
 	if r.Platform, err = parsePlatform(opts.platform); err != nil {
 		return nil, err
 	}
+	switch opts.onlyIfChanged {
+	case "", policy.ChangedPackages, policy.ChangedVulns:
+	default:
+		return nil, fmt.Errorf("--only-if-changed=%s: want packages or vulns", opts.onlyIfChanged)
+	}
+	for _, id := range opts.fixes {
+		if !strings.HasPrefix(id, "CVE-") && !strings.HasPrefix(id, "GHSA-") {
+			return nil, fmt.Errorf("--fixes %q: want a CVE or GHSA identifier, e.g. CVE-2024-0001", id)
+		}
+	}
+	for _, g := range opts.ignore {
+		if _, err := path.Match(strings.TrimPrefix(g, "!"), ""); err != nil {
+			return nil, fmt.Errorf("--ignore-image %q: %w", g, err)
+		}
+	}
+	if opts.onlyIfChanged != "" || len(opts.fixes) > 0 {
+		opts.update = true // these are update policies
+	}
+	if len(opts.fixes) > 0 && (opts.onlyIfChanged != "" || opts.at != "") {
+		return nil, fmt.Errorf("--fixes chooses the build itself: it does not go with --only-if-changed or --at")
+	}
 	if opts.jobs < 1 {
 		return nil, fmt.Errorf("--jobs must be at least 1")
 	}
 	return r, nil
+}
+
+// needsChooser says whether an update policy judges the moves.
+func (opts pinOptions) needsChooser(r *pin.RegistryResolver) bool {
+	return opts.update && (opts.onlyIfChanged != "" || len(opts.fixes) > 0 || (r.Cooldown > 0 && !opts.cooldownStrict && r.At.IsZero()))
 }
 
 // mode is what the run does with its plan.

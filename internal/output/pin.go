@@ -13,9 +13,9 @@ import (
 
 // Layouts for `docker cgpin`.
 const (
-	PinFormat        = "{{.Location}}  {{.Old}} → {{.New}}"
-	PinCheckFormat   = "{{.Location}}  {{.Old}}"
-	PinExplainFormat = "{{.Location}}  {{.Old}} → {{.New}}\n    {{.Explanation}}"
+	PinFormat        = "{{.Location}}  {{.Old}} → {{.New}}{{if .Why}}  ({{.Why}}){{end}}"
+	PinCheckFormat   = "{{.Location}}  {{.Old}}{{if .Why}}  ({{.Why}}){{end}}"
+	PinExplainFormat = "{{.Location}}  {{.Old}} → {{.New}}{{if .Why}}  ({{.Why}}){{end}}\n    {{.Explanation}}"
 )
 
 // PinMode is what a cgpin run does with its plan.
@@ -42,7 +42,11 @@ type PinReport struct {
 // summary sentence on errOut.
 func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 	for _, n := range r.Plan.Notes {
-		fmt.Fprintf(errOut, "%s:%d: %s: left alone: %s\n", n.File, n.Line, n.Ref, n.Reason)
+		what := "left alone"
+		if n.Held {
+			what = "not moved"
+		}
+		fmt.Fprintf(errOut, "%s:%d: %s: %s: %s\n", n.File, n.Line, n.Ref, what, n.Reason)
 	}
 	changes := r.Plan.Changes()
 	var err error
@@ -88,9 +92,33 @@ func pinSummary(r PinReport) string {
 	case r.Update:
 		verb = "Pinned or updated"
 	}
-	return fmt.Sprintf("%s %d %s in %d of %d %s (%d distinct %s resolved, %d left alone)",
+	held, ignored, fixes := 0, 0, 0
+	for _, n := range p.Notes {
+		switch {
+		case n.Held:
+			held++
+		case n.Ignored:
+			ignored++
+		}
+	}
+	for _, c := range p.Changes() {
+		if strings.HasPrefix(c.Why, "fixes ") {
+			fixes++
+		}
+	}
+	extra := ""
+	if fixes > 0 {
+		extra += fmt.Sprintf(", %d moved for a CVE fix", fixes)
+	}
+	if held > 0 {
+		extra += fmt.Sprintf(", %d not moved by policy", held)
+	}
+	if ignored > 0 {
+		extra += fmt.Sprintf(", %d ignored", ignored)
+	}
+	return fmt.Sprintf("%s %d %s in %d of %d %s (%d distinct %s resolved, %d left alone%s)",
 		verb, n, plural(n, "reference", "references"), files, len(p.Files), plural(len(p.Files), "file", "files"),
-		p.Resolved, plural(p.Resolved, "image", "images"), len(p.Notes))
+		p.Resolved, plural(p.Resolved, "image", "images"), len(p.Notes)-held-ignored, extra)
 }
 
 // Plural picks the word for n.
@@ -106,7 +134,7 @@ func plural(n int, one, many string) string {
 func WriteChanges(ctx formatter.Context, changes []pin.Change, explained []imagediff.Explanation) error {
 	header := &changeRow{HeaderContext: formatter.HeaderContext{Header: formatter.SubHeaderContext{
 		"Location": "LOCATION", "File": "FILE", "FileKind": "FILE KIND", "Line": "LINE", "Kind": "KIND",
-		"Old": "OLD", "New": "NEW", "Digest": "DIGEST", "Explanation": "CHANGES",
+		"Old": "OLD", "New": "NEW", "Digest": "DIGEST", "Explanation": "CHANGES", "Why": "WHY",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
 		for i, c := range changes {
@@ -148,6 +176,9 @@ func (r *changeRow) Line() int { return r.c.Line }
 // Kind is where the reference was found (FROM, COPY --from, …).
 func (r *changeRow) Kind() string { return string(r.c.Kind) }
 
+// Why says why an update policy moved the pin ("fixes CVE-…").
+func (r *changeRow) Why() string { return r.c.Why }
+
 // FileKind is the kind of file (dockerfile, compose, kubernetes, …).
 func (r *changeRow) FileKind() string { return string(r.c.FileKind) }
 
@@ -164,6 +195,9 @@ func (r *changeRow) Digest() string { return r.c.Digest.String() }
 func (r *changeRow) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
 		"File": r.c.File, "FileKind": r.FileKind(), "Line": r.c.Line, "Kind": r.Kind(), "Old": r.c.Old, "New": r.c.New, "Digest": r.Digest(),
+	}
+	if r.c.Why != "" {
+		m["Why"] = r.c.Why
 	}
 	if r.explained != nil {
 		m["Changes"] = r.Explanation()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,6 +32,47 @@ type Options struct {
 	Update bool
 	// Jobs bounds concurrent resolutions (default 8).
 	Jobs int
+	// Ignore lists globs over references as written ("cgr.dev/*/go:*");
+	// "!GLOB" takes a reference back. The last matching pattern decides.
+	Ignore []string
+	// Chooser, when set, decides where each existing pin moves (update
+	// policies); without one a pin moves to the resolver's build.
+	Chooser Chooser
+	// PinsOnly leaves unpinned references alone (--fixes moves pins).
+	PinsOnly bool
+}
+
+// Chooser decides, for a reference already pinned, whether to move it to
+// the build the resolver chose, to another build, or not at all: the
+// update policies (--only-if-changed, --fixes, security-aware cooldown).
+type Chooser interface {
+	Choose(ctx context.Context, tag name.Tag, pinned v1.Hash, candidate Resolution) (Decision, error)
+}
+
+// Decision is where a pin goes, and why.
+type Decision struct {
+	// Digest is the build to pin; the pinned build itself to stay.
+	Digest v1.Hash
+	// Reason says why the pin stays ("rebuild, same packages") or why it
+	// moves when a policy moved it ("fixes CVE-2024-0001").
+	Reason string
+}
+
+// Ignored reports whether a reference is ignored by patterns, globs
+// matched against it as written with and without its digest; it returns
+// the pattern that decided.
+func Ignored(patterns []string, img ref.Image) (string, bool) {
+	matched, by := false, ""
+	for _, p := range patterns {
+		neg := strings.HasPrefix(p, "!")
+		g := strings.TrimPrefix(p, "!")
+		a, _ := path.Match(g, img.Name)
+		b, _ := path.Match(g, img.Pin(img.Digest))
+		if a || (img.Pinned() && b) {
+			matched, by = !neg, p
+		}
+	}
+	return by, matched
 }
 
 // Change is one reference that gets a new digest, as typed values: where
@@ -51,6 +93,8 @@ type Change struct {
 	// that platform's image.
 	Digest   v1.Hash
 	Platform *v1.Platform
+	// Why says why a policy moved the pin ("fixes CVE-…"), if one did.
+	Why string
 }
 
 // Previous is the build pinned before the change, if there was one.
@@ -67,6 +111,10 @@ type Note struct {
 	Line   int
 	Ref    string
 	Reason string
+	// Held says an update policy kept the pin where it is.
+	Held bool
+	// Ignored says --ignore-image matched.
+	Ignored bool
 }
 
 // FilePlan is one file's before and after.
@@ -149,12 +197,21 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 		return nil, errors.Join(errs...)
 	}
 
-	// Resolve each distinct reference once.
+	// Resolve each distinct reference once, then decide each distinct pin.
 	resolved := resolveAll(ctx, r, todo, opts.Jobs)
 	p.Resolved = len(resolved)
 	for _, t := range todo {
 		if res := resolved[t.tag]; res.err != nil {
 			errs = append(errs, &LocatedError{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Err: res.err})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	decided := decideAll(ctx, opts.Chooser, todo, resolved, opts.Jobs)
+	for _, t := range todo {
+		if dec := decided[pinKey{t.tag, t.found.Image.Digest}]; dec.err != nil {
+			errs = append(errs, &LocatedError{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Err: dec.err})
 		}
 	}
 	if len(errs) > 0 {
@@ -166,7 +223,13 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 	keeper, _ := r.(Keeper)
 	for _, t := range todo {
 		res := resolved[t.tag]
-		d, img := res.Digest, t.found.Image
+		d, img, why := res.Digest, t.found.Image, ""
+		if dec, ok := decided[pinKey{t.tag, img.Digest}]; ok && img.Pinned() {
+			if dec.Digest == img.Digest && dec.Reason != "" {
+				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Reason: dec.Reason, Held: true})
+			}
+			d, why = dec.Digest, dec.Reason
+		}
 		if img.Pinned() && img.Digest == d {
 			continue
 		}
@@ -178,7 +241,7 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 		e, newText := t.found.Pin(d)
 		edits[t.file] = append(edits[t.file], e)
 		t.file.Changes = append(t.file.Changes, Change{File: t.file.Path, FileKind: t.file.Kind, Line: t.found.Line,
-			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform})
+			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform, Why: why})
 	}
 	for _, f := range p.Files {
 		f.New = f.Old
@@ -243,7 +306,13 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 			p.Notes = append(p.Notes, Note{File: src.Path, Line: s.Line, Ref: s.Text, Reason: s.Reason})
 		}
 		for _, f := range found {
+			if by, ok := Ignored(opts.Ignore, f.Image); ok {
+				p.Notes = append(p.Notes, Note{File: src.Path, Line: f.Line, Ref: f.Text, Reason: "ignored (" + by + ")", Ignored: true})
+				continue
+			}
 			switch {
+			case !f.Image.Pinned() && opts.PinsOnly:
+				p.Notes = append(p.Notes, Note{File: src.Path, Line: f.Line, Ref: f.Text, Reason: "not pinned: --fixes moves existing pins only"})
 			case f.Image.Pinned() && !opts.Update:
 				// already pinned; --update moves it
 			case f.Image.Pinned() && f.Image.Tag == "":
@@ -277,6 +346,48 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// pinKey is one distinct pin: a tag and the build it is pinned to.
+type pinKey struct {
+	tag    name.Tag
+	pinned v1.Hash
+}
+
+type decided struct {
+	Decision
+	err error
+}
+
+// decideAll asks the chooser about each distinct existing pin once.
+func decideAll(ctx context.Context, c Chooser, todo []pending, resolved map[name.Tag]resolved, jobs int) map[pinKey]decided {
+	out := map[pinKey]decided{}
+	if c == nil {
+		return out
+	}
+	var keys []pinKey
+	for _, t := range todo {
+		k := pinKey{t.tag, t.found.Image.Digest}
+		if _, ok := out[k]; !ok && t.found.Image.Pinned() {
+			out[k] = decided{}
+			keys = append(keys, k)
+		}
+	}
+	results := make([]decided, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, k := range keys {
+		g.Go(func() error {
+			d, err := c.Choose(gctx, k.tag, k.pinned, resolved[k.tag].Resolution)
+			results[i] = decided{Decision: d, err: err}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, k := range keys {
+		out[k] = results[i]
+	}
+	return out
 }
 
 // resolved is one distinct tag's resolution.

@@ -1,0 +1,122 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"gotest.tools/v3/assert"
+)
+
+// policyFixture is a tag whose history has what update policies judge:
+// b1 has CVE-2024-0001, b2 rebuilds b1 (same packages, new digest), b3
+// fixes the CVE, b4 adds libxml2 (and CVE-2024-0002, fixed by no build).
+// chainguard/old stopped moving 60 days ago.
+type policyFixture struct {
+	s              *registrytest.Server
+	secdb          string
+	b1, b2, b3, b4 v1.Hash
+	ref            string
+}
+
+func newPolicyFixture(t *testing.T) policyFixture {
+	s := registrytest.New(t)
+	db := func(pkgs ...string) registrytest.Layer {
+		var b strings.Builder
+		for _, p := range pkgs {
+			f := strings.Fields(p)
+			fmt.Fprintf(&b, "P:%s\nV:%s\nA:x86_64\no:%s\n\n", f[0], f[1], f[2])
+		}
+		return registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": b.String()}
+	}
+	day := 24 * time.Hour
+	push := func(age time.Duration, l registrytest.Layer) v1.Hash {
+		return s.PushLayers(t, "chainguard/app", "latest", now.Add(-age), "linux/amd64", l)
+	}
+	f := policyFixture{s: s, ref: s.Ref("chainguard/app", "latest")}
+	f.b1 = push(10*day, db("glibc 2.40-r3 glibc", "libssl3 3.4.0-r0 openssl"))
+	f.b2 = push(8*day, db("glibc 2.40-r3 glibc", "libssl3 3.4.0-r0 openssl"))
+	f.b3 = push(6*day, db("glibc 2.40-r3 glibc", "libssl3 3.4.0-r1 openssl"))
+	f.b4 = push(1*day, db("glibc 2.40-r3 glibc", "libssl3 3.4.0-r1 openssl", "libxml2 2.13.4-r0 libxml2"))
+	s.PushLayers(t, "chainguard/old", "latest", now.Add(-60*day), "linux/amd64", db("glibc 2.40-r3 glibc"))
+	sec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"packages":[{"pkg":{"name":"openssl","secfixes":{"3.4.0-r1":["CVE-2024-0001"]}}},{"pkg":{"name":"libxml2","secfixes":{"2.13.5-r0":["CVE-2024-0002"]}}}]}`))
+	}))
+	t.Cleanup(sec.Close)
+	f.secdb = sec.URL
+	t.Setenv("CGHISTORY_SECDB", sec.URL)
+	return f
+}
+
+// pinned writes a compose file pinning the fixture's tag to d and returns
+// its path and a reader of its pinned digest.
+func (f policyFixture) pinned(t *testing.T, d v1.Hash) (string, func() string) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "compose.yaml")
+	assert.NilError(t, os.WriteFile(p, []byte("services:\n  app:\n    image: "+f.ref+"@"+d.String()+"\n"), 0o644))
+	return dir, func() string {
+		b, err := os.ReadFile(p)
+		assert.NilError(t, err)
+		_, digest, _ := strings.Cut(strings.TrimSpace(string(b)), "@")
+		return digest
+	}
+}
+
+func TestUpdatePolicies(t *testing.T) {
+	f := newPolicyFixture(t)
+	clock := func() time.Time { return now }
+	cases := []struct {
+		name   string
+		from   v1.Hash
+		opts   pinOptions
+		want   v1.Hash
+		stderr string // in the notes or summary
+		stdout string
+	}{
+		{"plain update", f.b1, pinOptions{update: true}, f.b4, "", ""},
+		{"changed packages", f.b1, pinOptions{onlyIfChanged: "packages"}, f.b4, "", ""},
+		{"no-op rebuild held", f.b1, pinOptions{onlyIfChanged: "packages", at: "7d"}, f.b1, "not moved: rebuild, same packages", ""},
+		{"a real change under --at", f.b1, pinOptions{onlyIfChanged: "packages", at: "5d"}, f.b3, "", ""},
+		{"vulns: a fix moves", f.b1, pinOptions{onlyIfChanged: "vulns"}, f.b4, "1 moved for a CVE fix", "(fixes CVE-2024-0001)"},
+		{"vulns: no fix holds", f.b3, pinOptions{onlyIfChanged: "vulns"}, f.b3, "not moved: newer build fixes no CVE", ""},
+		{"fixes: the oldest build that fixes", f.b1, pinOptions{fixes: []string{"CVE-2024-0001"}}, f.b3, "", "(fixes CVE-2024-0001)"},
+		{"fixes: not affected", f.b3, pinOptions{fixes: []string{"CVE-2024-0001"}}, f.b3, "not moved: not affected by CVE-2024-0001", ""},
+		{"cooldown takes a fix early", f.b1, pinOptions{update: true, cooldown: "7d"}, f.b4, "1 moved for a CVE fix", "(taken within the cooldown)"},
+		{"strict cooldown does not", f.b1, pinOptions{update: true, cooldown: "7d", cooldownStrict: true}, f.b2, "", ""},
+		{"ignored", f.b1, pinOptions{update: true, ignore: []string{"*/chainguard/app:*"}}, f.b1, "ignored (*/chainguard/app:*)", ""},
+		{"ignored then taken back", f.b1, pinOptions{update: true, ignore: []string{"*/chainguard/*", "!*/chainguard/app:latest"}}, f.b4, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, digest := f.pinned(t, tc.from)
+			cli, out, errb := newTestCLI(t, `{}`)
+			t.Setenv("CGHISTORY_SECDB", f.secdb)
+			tc.opts.paths, tc.opts.jobs, tc.opts.now = []string{dir}, 8, clock
+			assert.NilError(t, runPin(context.Background(), cli, tc.opts))
+			assert.Equal(t, digest(), tc.want.String(), "stdout:\n%s\nstderr:\n%s", out, errb)
+			assert.Assert(t, strings.Contains(errb.String(), tc.stderr), errb.String())
+			assert.Assert(t, strings.Contains(out.String(), tc.stdout), out.String())
+		})
+	}
+}
+
+func TestFixesErrors(t *testing.T) {
+	f := newPolicyFixture(t)
+	dir, digest := f.pinned(t, f.b4)
+	cli, _, _ := newTestCLI(t, `{}`)
+	err := runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, fixes: []string{"CVE-2024-0002"}, now: func() time.Time { return now }})
+	assert.ErrorContains(t, err, "compose.yaml:3: "+f.ref+"@"+f.b4.String()+": no build of "+f.ref+" fixes CVE-2024-0002")
+	assert.Equal(t, digest(), f.b4.String())
+	for _, bad := range []pinOptions{{fixes: []string{"openssl"}}, {onlyIfChanged: "size"}, {fixes: []string{"CVE-1"}, at: "1d"}, {ignore: []string{"["}}} {
+		bad.paths, bad.jobs = []string{dir}, 8
+		assert.Assert(t, runPin(context.Background(), cli, bad) != nil, "%+v accepted", bad)
+	}
+}
