@@ -39,6 +39,12 @@ type pinOptions struct {
 	fixes          []string
 	cooldownStrict bool
 	ignore         []string
+
+	outdated   bool
+	staleAfter string
+	exitCode   bool
+	maxAge     string
+	maxBehind  int
 	registry registryOptions
 	now      func() time.Time
 }
@@ -92,6 +98,11 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.Lookup("only-if-changed").NoOptDefVal = policy.ChangedPackages
 	flags.StringArrayVar(&opts.fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.cooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
+	flags.BoolVar(&opts.outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
+	flags.StringVar(&opts.staleAfter, "stale-after", "30d", "With --outdated, call a tag stale after this long without a build")
+	flags.BoolVar(&opts.exitCode, "exit-code", false, "With --outdated, exit 1 when a pin is behind (beyond --max-age / --max-behind)")
+	flags.StringVar(&opts.maxAge, "max-age", "", `With --outdated --exit-code, tolerate pins behind for less than this long (e.g. "14d")`)
+	flags.IntVar(&opts.maxBehind, "max-behind", 0, "With --outdated --exit-code, tolerate pins up to this many builds behind")
 	flags.StringArrayVar(&opts.ignore, "ignore-image", nil, `Leave references matching this glob alone, e.g. "cgr.dev/chainguard/*:latest-dev"; "!GLOB" takes them back (repeatable)`)
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
@@ -121,6 +132,9 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no Dockerfiles found in %v, nor any other kind of file that names images", opts.paths)
+	}
+	if opts.outdated {
+		return runOutdated(ctx, dockerCLI, d, resolver, files, opts)
 	}
 	report := output.PinReport{Mode: opts.mode(), Update: opts.update}
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
@@ -153,6 +167,53 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	}
 	if n := len(report.Plan.Changes()); opts.check && n > 0 {
 		return fmt.Errorf("%d %s %w", n, plural(n, "reference is", "references are"), errPending)
+	}
+	return nil
+}
+
+// errOutdated makes --outdated --exit-code exit non-zero.
+var errOutdated = errors.New("behind their tags")
+
+func runOutdated(ctx context.Context, dockerCLI command.Cli, d *deps, r *pin.RegistryResolver, files []pin.Source, opts pinOptions) error {
+	stale, err := history.ParseDuration(opts.staleAfter)
+	if err != nil {
+		return fmt.Errorf("--stale-after: %w", err)
+	}
+	var maxAge time.Duration
+	if opts.maxAge != "" {
+		if maxAge, err = history.ParseDuration(opts.maxAge); err != nil {
+			return fmt.Errorf("--max-age: %w", err)
+		}
+	}
+	refs, notes, err := pin.Scan(files, pin.Options{Ignore: opts.ignore, Jobs: opts.jobs})
+	if err != nil {
+		return err
+	}
+	c := &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Diff: summaryOptions(r.Platform), Platform: r.Platform}
+	var lags []policy.Lag
+	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+		lags, err = c.Outdated(ctx, refs, policy.OutdatedOptions{StaleAfter: stale, Now: r.Now(), Jobs: opts.jobs})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !opts.quiet {
+		for _, n := range notes {
+			fmt.Fprintf(dockerCLI.Err(), "%s:%d: %s: left alone: %s\n", n.File, n.Line, n.Ref, n.Reason)
+		}
+		if err := output.WriteOutdated(dockerCLI.Out(), opts.format, r.Now(), lags); err != nil {
+			return err
+		}
+	}
+	overdue := 0
+	for _, l := range lags {
+		if l.Overdue(r.Now(), maxAge, opts.maxBehind) {
+			overdue++
+		}
+	}
+	if opts.exitCode && overdue > 0 {
+		return fmt.Errorf("%d %s %w", overdue, plural(overdue, "pin is", "pins are"), errOutdated)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -119,4 +120,57 @@ func TestFixesErrors(t *testing.T) {
 		bad.paths, bad.jobs = []string{dir}, 8
 		assert.Assert(t, runPin(context.Background(), cli, bad) != nil, "%+v accepted", bad)
 	}
+}
+
+func TestOutdated(t *testing.T) {
+	f := newPolicyFixture(t)
+	oldRef := f.s.Ref("chainguard/old", "latest")
+	oldDigest := f.s.History("chainguard/old", "latest")[0].Digest
+	dir := t.TempDir()
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n"+
+		"  a:\n    image: "+f.ref+"@"+f.b1.String()+"\n"+
+		"  b:\n    image: "+f.ref+"@"+f.b4.String()+"\n"+
+		"  c:\n    image: "+f.ref+"\n"+
+		"  d:\n    image: "+oldRef+"@"+oldDigest+"\n"), 0o644))
+	cli, out, _ := newTestCLI(t, `{}`)
+	t.Setenv("CGHISTORY_SECDB", f.secdb)
+	opts := pinOptions{paths: []string{dir}, jobs: 8, outdated: true, staleAfter: "30d", format: "json", now: func() time.Time { return now }}
+	assert.NilError(t, runPin(context.Background(), cli, opts))
+	var rows []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		assert.NilError(t, json.Unmarshal([]byte(line), &m))
+		rows = append(rows, m)
+	}
+	assert.Equal(t, len(rows), 4, out.String())
+	a, b, c, d := rows[0], rows[1], rows[2], rows[3]
+	assert.Equal(t, a["BuildsBehind"], float64(3))
+	assert.Equal(t, a["DaysBehind"], float64(8))
+	assert.Equal(t, a["PackagesChanged"], float64(2))
+	assert.DeepEqual(t, a["CVEsFixed"], []any{"CVE-2024-0001"})
+	assert.Equal(t, b["BuildsBehind"], float64(0))
+	assert.Equal(t, c["Pinned"], false)
+	assert.Equal(t, d["Stale"], true)
+	assert.Assert(t, strings.HasPrefix(d["Note"].(string), "stale: no build for 60 days"), d["Note"])
+
+	// The table, and --exit-code with and without tolerance.
+	out.Reset()
+	opts.format, opts.exitCode = "", true
+	err := runPin(context.Background(), cli, opts)
+	assert.ErrorContains(t, err, "1 pin is behind their tags")
+	lines := strings.Split(out.String(), "\n")
+	assert.Assert(t, strings.HasPrefix(lines[0], "LOCATION"), out.String())
+	assert.Assert(t, strings.Contains(lines[1], "2026-11-13") && strings.Contains(lines[1], "CVE-2024-0001"), lines[1])
+	opts.maxBehind = 3
+	assert.NilError(t, runPin(context.Background(), cli, opts))
+	opts.maxBehind, opts.maxAge = 0, "9d"
+	assert.NilError(t, runPin(context.Background(), cli, opts))
+	opts.maxAge = "7d"
+	assert.ErrorContains(t, runPin(context.Background(), cli, opts), "behind")
+
+	// Markdown, for an issue or pull request.
+	out.Reset()
+	opts.format, opts.exitCode = "markdown", false
+	assert.NilError(t, runPin(context.Background(), cli, opts))
+	assert.Assert(t, strings.Contains(out.String(), "| unpinned |"), out.String())
 }

@@ -325,6 +325,29 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 	return todo, errs
 }
 
+// Reference is a reference found in a file, for reports.
+type Reference struct {
+	File     string
+	FileKind ref.FileKind
+	Found    ref.Found
+}
+
+// Scan reads files as Build does and resolves nothing: every reference
+// that follows a tag (pinned or not), and the notes on the others.
+func Scan(files []Source, opts Options) ([]Reference, []Note, error) {
+	p := &Plan{}
+	opts.Update = true
+	todo, errs := p.read(files, opts)
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	out := make([]Reference, len(todo))
+	for i, t := range todo {
+		out[i] = Reference{File: t.file.Path, FileKind: t.file.Kind, Found: t.found}
+	}
+	return out, p.Notes, nil
+}
+
 // find runs the finder of fp's kind.
 func find(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
 	if fp.Kind == ref.Dockerfile {
