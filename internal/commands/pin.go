@@ -45,8 +45,8 @@ type pinOptions struct {
 	exitCode   bool
 	maxAge     string
 	maxBehind  int
-	registry registryOptions
-	now      func() time.Time
+	registry   registryOptions
+	now        func() time.Time
 }
 
 func newPinCommand(dockerCLI command.Cli) *cobra.Command {
