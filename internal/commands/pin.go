@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ type pinOptions struct {
 	fixes          []string
 	cooldownStrict bool
 	ignore         []string
+
+	showConfig bool
+	changed    func(flag string) bool // the flags given on the command line
+	sources    map[string]string      // where each policy value came from
 
 	outdated   bool
 	staleAfter string
@@ -75,7 +80,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
   docker cgpin --kind compose,kubernetes deploy/
   docker cgpin --diff services/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.paths = args
+			opts.paths, opts.changed = args, cmd.Flags().Changed
 			return runPin(cmd.Context(), dockerCLI, opts)
 		},
 		DisableFlagsInUseLine: true,
@@ -98,6 +103,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.Lookup("only-if-changed").NoOptDefVal = policy.ChangedPackages
 	flags.StringArrayVar(&opts.fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.cooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
+	flags.BoolVar(&opts.showConfig, "show-config", false, "Print the effective policy (flags, "+policy.FileName+", defaults) and where each value came from")
 	flags.BoolVar(&opts.outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
 	flags.StringVar(&opts.staleAfter, "stale-after", "30d", "With --outdated, call a tag stale after this long without a build")
 	flags.BoolVar(&opts.exitCode, "exit-code", false, "With --outdated, exit 1 when a pin is behind (beyond --max-age / --max-behind)")
@@ -114,6 +120,12 @@ change, and a run that cannot resolve every reference writes nothing.`,
 var errPending = errors.New("not pinned")
 
 func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
+	if err := opts.applyPolicyFile(); err != nil {
+		return err
+	}
+	if opts.showConfig {
+		return output.WritePolicy(dockerCLI.Out(), opts.policyValues())
+	}
 	d, err := newDeps(dockerCLI, opts.registry)
 	if err != nil {
 		return err
@@ -306,6 +318,92 @@ func kindNames() []string {
 	out := make([]string, len(ref.FileKinds))
 	for i, k := range ref.FileKinds {
 		out[i] = string(k)
+	}
+	return out
+}
+
+// policyFlags map the policy file's keys to the flags they stand for.
+var policyFlags = map[string]string{"ignore-images": "ignore-image", "kinds": "kind"}
+
+// applyPolicyFile reads .cgpin.yaml (found from the paths up to the
+// repository root) into the options whose flags were not given.
+func (opts *pinOptions) applyPolicyFile() error {
+	opts.sources = map[string]string{}
+	path, err := policy.FindFile(opts.paths)
+	if err != nil || path == "" {
+		return err
+	}
+	f, err := policy.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	for key, s := range f.Settings {
+		flag := key
+		if pf, ok := policyFlags[key]; ok {
+			flag = pf
+		}
+		if opts.changed != nil && opts.changed(flag) {
+			continue // flags win
+		}
+		v := s.Values[0]
+		switch key {
+		case "cooldown":
+			opts.cooldown = v
+		case "stale-after":
+			opts.staleAfter = v
+		case "max-age":
+			opts.maxAge = v
+		case "cooldown-strict":
+			opts.cooldownStrict, _ = strconv.ParseBool(v)
+		case "update":
+			opts.update, _ = strconv.ParseBool(v)
+		case "max-behind":
+			opts.maxBehind = atoi(v)
+		case "jobs":
+			opts.jobs = atoi(v)
+		case "only-if-changed":
+			opts.onlyIfChanged = v
+		case "platform":
+			opts.platform = v
+		case "ignore-images":
+			opts.ignore = s.Values
+		case "exclude":
+			opts.exclude = s.Values
+		case "kinds":
+			opts.kinds = s.Values
+		}
+		opts.sources[key] = fmt.Sprintf("%s:%d", path, s.Line)
+	}
+	return nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// policyValues lists the effective policy and each value's source.
+func (opts *pinOptions) policyValues() []output.PolicyValue {
+	values := map[string]string{
+		"cooldown": opts.cooldown, "cooldown-strict": strconv.FormatBool(opts.cooldownStrict), "exclude": strings.Join(opts.exclude, ", "),
+		"ignore-images": strings.Join(opts.ignore, ", "), "jobs": strconv.Itoa(opts.jobs), "kinds": strings.Join(opts.kinds, ", "),
+		"max-age": opts.maxAge, "max-behind": strconv.Itoa(opts.maxBehind), "only-if-changed": opts.onlyIfChanged,
+		"platform": opts.platform, "stale-after": opts.staleAfter, "update": strconv.FormatBool(opts.update),
+	}
+	var out []output.PolicyValue
+	for _, key := range policy.Keys() {
+		flag := key
+		if pf, ok := policyFlags[key]; ok {
+			flag = pf
+		}
+		src := "default"
+		switch {
+		case opts.changed != nil && opts.changed(flag):
+			src = "--" + flag
+		case opts.sources[key] != "":
+			src = opts.sources[key]
+		}
+		out = append(out, output.PolicyValue{Key: key, Value: values[key], Source: src})
 	}
 	return out
 }

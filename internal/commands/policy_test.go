@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,47 @@ func TestOutdated(t *testing.T) {
 	opts.format, opts.exitCode = "markdown", false
 	assert.NilError(t, runPin(context.Background(), cli, opts))
 	assert.Assert(t, strings.Contains(out.String(), "| unpinned |"), out.String())
+}
+
+func TestPolicyFile(t *testing.T) {
+	f := newPolicyFixture(t)
+	repo := t.TempDir()
+	assert.NilError(t, os.Mkdir(filepath.Join(repo, ".git"), 0o755))
+	sub := filepath.Join(repo, "services", "app")
+	assert.NilError(t, os.MkdirAll(sub, 0o755))
+	compose := filepath.Join(sub, "compose.yaml")
+	write := func(p, s string) { assert.NilError(t, os.WriteFile(p, []byte(s), 0o644)) }
+	write(compose, "services:\n  app:\n    image: "+f.ref+"@"+f.b1.String()+"\n")
+	write(filepath.Join(repo, ".cgpin.yaml"), "# team policy\nupdate: true\ncooldown: 7d\ncooldown-strict: true\nignore-images:\n  - example.com/*\nkinds: [compose, dockerfile]\n")
+	cli, out, _ := newTestCLI(t, `{}`)
+	run := func(opts pinOptions, changed ...string) error {
+		opts.paths, opts.now = []string{sub}, func() time.Time { return now }
+		if opts.jobs == 0 {
+			opts.jobs = 8
+		}
+		opts.changed = func(flag string) bool { return slices.Contains(changed, flag) }
+		return runPin(context.Background(), cli, opts)
+	}
+	// Found from a subdirectory: update with a strict 7-day cooldown → b2.
+	assert.NilError(t, run(pinOptions{}))
+	got, _ := os.ReadFile(compose)
+	assert.Assert(t, strings.Contains(string(got), f.b2.String()), string(got))
+	// A flag wins over the file.
+	assert.NilError(t, run(pinOptions{cooldown: "0s"}, "cooldown"))
+	got, _ = os.ReadFile(compose)
+	assert.Assert(t, strings.Contains(string(got), f.b4.String()), string(got))
+	// --show-config says where each value came from.
+	out.Reset()
+	assert.NilError(t, run(pinOptions{showConfig: true, cooldown: "1d"}, "cooldown"))
+	cfg := out.String()
+	policyFile := filepath.Join(repo, ".cgpin.yaml")
+	for _, want := range []string{"cooldown         1d", "--cooldown", "cooldown-strict  true", policyFile + ":4", "kinds            compose, dockerfile", policyFile + ":7", "stale-after", "default"} {
+		assert.Assert(t, strings.Contains(cfg, want), "%q not in\n%s", want, cfg)
+	}
+	// Unknown keys and bad values name the file and line.
+	write(filepath.Join(repo, ".cgpin.yaml"), "cooldown: soon\nfrobnicate: 1\nkinds: [helm, terraform]\nplatform: arm64\n")
+	err := run(pinOptions{})
+	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: cooldown,", policyFile + ":3: kinds: \"terraform\"", policyFile + ":4: platform"} {
+		assert.ErrorContains(t, err, want)
+	}
 }

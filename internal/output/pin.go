@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
@@ -223,4 +224,19 @@ func writeChangesMarkdown(w io.Writer, changes []pin.Change, explained []imagedi
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// PolicyValue is one setting of the effective cgpin policy.
+type PolicyValue struct {
+	Key, Value, Source string
+}
+
+// WritePolicy prints the effective policy: key, value, where it came from.
+func WritePolicy(w io.Writer, values []PolicyValue) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
+	for _, v := range values {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, v.Value, v.Source)
+	}
+	return tw.Flush()
 }
