@@ -563,3 +563,48 @@ func TestPinEveryKindThroughDocker(t *testing.T) {
 	}
 	d.docker("cgpin", "--check", dir).ok(t)
 }
+
+func TestUpdatePoliciesThroughDocker(t *testing.T) {
+	s := registrytest.New(t)
+	layer := func(ver string) registrytest.Layer {
+		return registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": "P:libssl3\nV:" + ver + "\nA:x86_64\no:openssl\n\n"}
+	}
+	day := 24 * time.Hour
+	now := time.Now().UTC()
+	b1 := s.PushLayers(t, "chainguard/app", "latest", now.Add(-5*day), "linux/amd64", layer("3.4.0-r0"))
+	b2 := s.PushLayers(t, "chainguard/app", "latest", now.Add(-4*day), "linux/amd64", layer("3.4.0-r0")) // a no-op rebuild
+	b3 := s.PushLayers(t, "chainguard/app", "latest", now.Add(-1*day), "linux/amd64", layer("3.4.0-r1"))
+	sec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"packages":[{"pkg":{"name":"openssl","secfixes":{"3.4.0-r1":["CVE-2024-0001"]}}}]}`))
+	}))
+	defer sec.Close()
+	ref := s.Ref("chainguard/app", "latest")
+	dir := t.TempDir()
+	compose := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(compose, []byte("services:\n  app:\n    image: "+ref+"@"+b1.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".cgpin.yaml"), []byte("only-if-changed: vulns\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := newDockerEnv(t, "")
+	env := []string{"CGHISTORY_SECDB=" + sec.URL}
+	r := d.run("", env, "cgpin", "--outdated", "--format", "{{.Location}} {{.Behind}} {{.Fixed}}", dir).ok(t)
+	if !strings.Contains(r.stdout, compose+":3 2 CVE-2024-0001") {
+		t.Errorf("--outdated = %q", r.stdout)
+	}
+	r = d.run("", env, "cgpin", "--show-config", dir).ok(t)
+	if !strings.Contains(r.stdout, "only-if-changed  vulns") || !strings.Contains(r.stdout, ".cgpin.yaml:1") {
+		t.Errorf("--show-config:\n%s", r.stdout)
+	}
+	// --at the no-op rebuild: vulns policy holds; the current build moves.
+	r = d.run("", env, "cgpin", "--at", now.Add(-3*day).Format(time.RFC3339), dir).ok(t)
+	if !strings.Contains(r.stderr, "not moved: newer build fixes no CVE") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	d.run("", env, "cgpin", dir).ok(t)
+	if got, _ := os.ReadFile(compose); !strings.Contains(string(got), b3.String()) {
+		t.Errorf("compose = %q, want %s (not %s)", got, b3, b2)
+	}
+	d.run("", env, "cgpin", "--outdated", "--exit-code", dir).ok(t)
+}

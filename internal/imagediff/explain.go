@@ -44,7 +44,7 @@ func (d *Differ) Explain(ctx context.Context, pairs []*Pair, opts Options) ([]Ex
 	}
 	results := make([]Explanation, len(distinct))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(8)
 	for i, p := range distinct {
 		g.Go(func() error {
 			r, err := d.diff(gctx, p.From.String(), p.To.String(), opts)
