@@ -93,6 +93,8 @@ func TestUpdatePolicies(t *testing.T) {
 		{"fixes: not affected", f.b3, pinOptions{fixes: []string{"CVE-2024-0001"}}, f.b3, "not moved: not affected by CVE-2024-0001", ""},
 		{"cooldown takes a fix early", f.b1, pinOptions{update: true, cooldown: "7d"}, f.b4, "1 moved for a CVE fix", "(taken within the cooldown)"},
 		{"strict cooldown does not", f.b1, pinOptions{update: true, cooldown: "7d", cooldownStrict: true}, f.b2, "", ""},
+		{"check with a policy", f.b1, pinOptions{onlyIfChanged: "vulns", check: true}, f.b1, "Would pin 1 reference", "(fixes CVE-2024-0001)"},
+		{"explain with a policy", f.b1, pinOptions{fixes: []string{"CVE-2024-0001"}, explain: true}, f.b3, "", "(fixes CVE-2024-0001)\n    libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001)"},
 		{"ignored", f.b1, pinOptions{update: true, ignore: []string{"*/chainguard/app:*"}}, f.b1, "ignored (*/chainguard/app:*)", ""},
 		{"ignored then taken back", f.b1, pinOptions{update: true, ignore: []string{"*/chainguard/*", "!*/chainguard/app:latest"}}, f.b4, "", ""},
 	}
@@ -102,7 +104,12 @@ func TestUpdatePolicies(t *testing.T) {
 			cli, out, errb := newTestCLI(t, `{}`)
 			t.Setenv("CGHISTORY_SECDB", f.secdb)
 			tc.opts.paths, tc.opts.jobs, tc.opts.now = []string{dir}, 8, clock
-			assert.NilError(t, runPin(context.Background(), cli, tc.opts))
+			err := runPin(context.Background(), cli, tc.opts)
+			if tc.opts.check {
+				assert.ErrorContains(t, err, "1 reference is not pinned")
+			} else {
+				assert.NilError(t, err)
+			}
 			assert.Equal(t, digest(), tc.want.String(), "stdout:\n%s\nstderr:\n%s", out, errb)
 			assert.Assert(t, strings.Contains(errb.String(), tc.stderr), errb.String())
 			assert.Assert(t, strings.Contains(out.String(), tc.stdout), out.String())
