@@ -60,16 +60,24 @@ func runAuth(ctx context.Context, dockerCLI command.Cli, opts authOptions) error
 	if err != nil {
 		return err
 	}
-	regs := make([]name.Registry, len(targets))
-	refs := make([]name.Reference, len(targets))
-	for i, t := range targets {
-		if regs[i], refs[i], err = d.refs.Target(t); err != nil {
+	var regs []name.Registry
+	var refs []name.Reference
+	for _, t := range targets {
+		reg, r, err := d.refs.Target(t)
+		if err != nil {
 			return err
 		}
+		regs, refs = append(regs, reg), append(refs, r)
+		// A mirror's image: check its upstream's credentials too.
+		if r != nil {
+			if up, ok := d.mirrors.Upstream(r.Context()); ok {
+				regs, refs = append(regs, up.Registry), append(refs, up.Tag(r.Identifier()))
+			}
+		}
 	}
-	rows := make([]registry.Access, len(targets))
+	rows := make([]registry.Access, len(regs))
 	_ = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
-		for i := range targets {
+		for i := range regs {
 			rows[i] = d.client.CheckAccess(ctx, regs[i], refs[i])
 		}
 		return nil

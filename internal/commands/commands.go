@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
@@ -22,6 +23,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/debug"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -61,19 +63,25 @@ type registryOptions struct {
 	timeout  time.Duration
 	insecure bool
 	debug    bool
+	mirrors  []string // --registry-map MIRROR=UPSTREAM
+	// policyMirrors are .cgpin.yaml's registry-map (cgpin only).
+	policyMirrors       []string
+	policyMirrorsSource string
 }
 
 func addRegistryFlags(flags *pflag.FlagSet, opts *registryOptions) {
 	flags.DurationVar(&opts.timeout, "timeout", 2*time.Minute, "Give up after this long (e.g. 30s, 5m; 0 for no limit)")
 	flags.BoolVar(&opts.insecure, "insecure", false, "Allow plain HTTP to any registry (loopback registries always may use it)")
 	flags.BoolVar(&opts.debug, "debug", false, "Log every registry request (credentials redacted) to stderr")
+	flags.StringArrayVar(&opts.mirrors, "registry-map", nil, `Read MIRROR_PREFIX as a pull-through cache of UPSTREAM_PREFIX, "MIRROR=UPSTREAM" (repeatable; also plugins.cghistory.registry-map in config.json)`)
 }
 
 // deps is what a run talks through, built once from the docker CLI: its
 // config file (credentials, plugin settings), the one disk cache, the one
 // registry client, how references are read, and the terminal.
 type deps struct {
-	client *registry.Client
+	client  *registry.Client
+	mirrors ref.MirrorMap
 	cache  *cache.Cache
 	refs   ref.Options
 	term   output.Terminal
@@ -99,11 +107,40 @@ func newDeps(dockerCLI command.Cli, opts registryOptions) (*deps, error) {
 		Insecure:    opts.insecure,
 		Warn:        dockerCLI.Err(),
 	})
+	mirrors, err := mirrorMap(dockerCLI, opts)
+	if err != nil {
+		return nil, err
+	}
 	return &deps{
-		client: client, cache: c, errOut: dockerCLI.Err(),
+		client: client, cache: c, errOut: dockerCLI.Err(), mirrors: mirrors,
 		refs: ref.Options{Namespace: pluginSetting(dockerCLI, "CGHISTORY_NAMESPACE", "namespace"), Insecure: opts.insecure},
 		term: output.NewTerminal(dockerCLI.Out(), dockerCLI.Err()),
 	}, nil
+}
+
+// mirrorMap is the registry map: config.json's plugins.cghistory.registry-map
+// (comma-separated, as docker keeps plugin settings), then .cgpin.yaml's,
+// then --registry-map; for the same mirror prefix the later one wins.
+func mirrorMap(dockerCLI command.Cli, opts registryOptions) (ref.MirrorMap, error) {
+	var m ref.MirrorMap
+	if v, ok := dockerCLI.ConfigFile().PluginConfig(HistoryName, "registry-map"); ok && v != "" {
+		if err := m.Add("config.json plugins.cghistory.registry-map", strings.Split(v, ",")); err != nil {
+			return m, err
+		}
+	}
+	if err := m.Add(opts.policyMirrorsSource, opts.policyMirrors); err != nil {
+		return m, err
+	}
+	return m, m.Add("--registry-map", opts.mirrors)
+}
+
+// upstream is the tag a mirror's tag mirrors, or the tag itself.
+func (d *deps) upstream(tag name.Tag) (name.Tag, bool) {
+	up, ok := d.mirrors.Upstream(tag.Context())
+	if !ok {
+		return tag, false
+	}
+	return up.Tag(tag.TagStr()), true
 }
 
 // newCache opens the disk cache: $CGHISTORY_CACHE_DIR (else the user cache
@@ -139,9 +176,10 @@ func (d *deps) differ(progress *output.Progress) *imagediff.Differ {
 	return &imagediff.Differ{
 		Registry:  d.client,
 		History:   d.history(),
-		Inventory: &inventory.Fetcher{Registry: d.client, Cache: d.cache, Progress: progress.Printf},
+		Inventory: &inventory.Fetcher{Registry: d.client, Cache: d.cache, Progress: progress.Printf, Mirrors: d.mirrors},
 		SecDB:     &vuln.Loader{HTTP: d.client.HTTP(), Cache: d.cache},
 		Refs:      d.refs,
+		Mirrors:   d.mirrors,
 	}
 }
 

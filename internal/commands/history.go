@@ -13,6 +13,7 @@ import (
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/docker/cli/cli/command/formatter"
 	flagsHelper "github.com/docker/cli/cli/flags"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 )
 
@@ -86,6 +87,10 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	if err != nil {
 		return err
 	}
+	up, mirrored := d.upstream(tag)
+	if mirrored {
+		req.Upstream = &up
+	}
 	var builds *history.Builds
 	var changes []imagediff.Explanation
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
@@ -98,6 +103,9 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	if err != nil {
 		return err
 	}
+	if mirrored && !opts.quiet {
+		fmt.Fprintf(dockerCLI.Err(), "History of %s from its upstream %s\n", tag, up)
+	}
 	platforms := opts.platforms && builds.Unsupported == nil
 	table, quiet := output.HistoryFormats(opts.changes, platforms, req.Platform != nil && platforms)
 	if err := output.WriteHistory(output.HistoryContext{
@@ -107,6 +115,7 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 			Trunc:  !opts.noTrunc && !opts.quiet,
 		},
 		Image: tag.Context().String(), Tag: tag.TagStr(), Platforms: platforms, Now: now(), Changes: changes,
+		Upstream: upstreamName(up, mirrored),
 	}, builds.Entries); err != nil {
 		return err
 	}
@@ -114,6 +123,14 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		return builds.Unsupported
 	}
 	return nil
+}
+
+// upstreamName is the upstream repository's name, "" when not mirrored.
+func upstreamName(up name.Tag, mirrored bool) string {
+	if !mirrored {
+		return ""
+	}
+	return up.Context().String()
 }
 
 // request turns the flags into a history request.

@@ -152,7 +152,7 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
 		popts := pin.Options{Update: opts.update, Jobs: opts.jobs, Ignore: opts.ignore, PinsOnly: len(opts.fixes) > 0}
 		if opts.needsChooser(resolver) {
-			popts.Chooser = &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil),
+			popts.Chooser = &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Upstream: resolver.Upstream,
 				Diff: summaryOptions(resolver.Platform), Platform: resolver.Platform, OnlyIfChanged: opts.onlyIfChanged,
 				Fixes: opts.fixes, Cooldown: resolver.Cooldown, CooldownStrict: opts.cooldownStrict}
 		}
@@ -201,7 +201,7 @@ func runOutdated(ctx context.Context, dockerCLI command.Cli, d *deps, r *pin.Reg
 	if err != nil {
 		return err
 	}
-	c := &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Diff: summaryOptions(r.Platform), Platform: r.Platform}
+	c := &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Diff: summaryOptions(r.Platform), Platform: r.Platform, Upstream: r.Upstream}
 	var lags []policy.Lag
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
 		lags, err = c.Outdated(ctx, refs, policy.OutdatedOptions{StaleAfter: stale, Now: r.Now(), Jobs: opts.jobs})
@@ -236,7 +236,7 @@ func (opts *pinOptions) resolver(d *deps) (*pin.RegistryResolver, error) {
 	if opts.now != nil {
 		now = opts.now
 	}
-	r := &pin.RegistryResolver{Registry: d.client, History: d.history(), Now: now}
+	r := &pin.RegistryResolver{Registry: d.client, History: d.history(), Now: now, Mirrors: d.mirrors}
 	var err error
 	if opts.at != "" {
 		if r.At, err = history.ParseTime(opts.at, now()); err != nil {
@@ -342,8 +342,8 @@ func (opts *pinOptions) applyPolicyFile() error {
 		if pf, ok := policyFlags[key]; ok {
 			flag = pf
 		}
-		if opts.changed != nil && opts.changed(flag) {
-			continue // flags win
+		if opts.changed != nil && opts.changed(flag) && key != "registry-map" {
+			continue // flags win (a registry map merges: --registry-map wins per prefix)
 		}
 		v := s.Values[0]
 		switch key {
@@ -371,6 +371,8 @@ func (opts *pinOptions) applyPolicyFile() error {
 			opts.exclude = s.Values
 		case "kinds":
 			opts.kinds = s.Values
+		case "registry-map":
+			opts.registry.policyMirrors, opts.registry.policyMirrorsSource = s.Values, fmt.Sprintf("%s:%d", path, s.Line)
 		}
 		opts.sources[key] = fmt.Sprintf("%s:%d", path, s.Line)
 	}
@@ -389,6 +391,7 @@ func (opts *pinOptions) policyValues() []output.PolicyValue {
 		"ignore-images": strings.Join(opts.ignore, ", "), "jobs": strconv.Itoa(opts.jobs), "kinds": strings.Join(opts.kinds, ", "),
 		"max-age": opts.maxAge, "max-behind": strconv.Itoa(opts.maxBehind), "only-if-changed": opts.onlyIfChanged,
 		"platform": opts.platform, "stale-after": opts.staleAfter, "update": strconv.FormatBool(opts.update),
+		"registry-map": strings.Join(append(append([]string{}, opts.registry.policyMirrors...), opts.registry.mirrors...), ", "),
 	}
 	var out []output.PolicyValue
 	for _, key := range policy.Keys() {

@@ -244,8 +244,9 @@ func (c *Client) notFound(tag name.Tag, err error) error {
 }
 
 // ResolvePlatforms fills each entry's Platforms, fetching manifests
-// concurrently (cached on disk by digest, so a second run fetches none).
-func (c *Client) ResolvePlatforms(ctx context.Context, repo name.Repository, entries []Entry) error {
+// concurrently (cached on disk by digest, so a second run fetches none);
+// a manifest repo lacks is read from the first fallback that has it.
+func (c *Client) ResolvePlatforms(ctx context.Context, repo name.Repository, entries []Entry, fallback ...name.Repository) error {
 	jobs := c.Jobs
 	if jobs <= 0 {
 		jobs = 16
@@ -255,6 +256,12 @@ func (c *Client) ResolvePlatforms(ctx context.Context, repo name.Repository, ent
 	for i := range entries {
 		g.Go(func() error {
 			ps, err := c.Registry.Platforms(gctx, repo, entries[i].Digest)
+			for _, fb := range fallback {
+				if !errors.Is(err, registry.ErrNotFound) {
+					break
+				}
+				ps, err = c.Registry.Platforms(gctx, fb, entries[i].Digest)
+			}
 			if err != nil {
 				return fmt.Errorf("resolve platforms of %s: %w", entries[i].Digest, err)
 			}
@@ -275,6 +282,10 @@ type Request struct {
 	// Platform keeps only that platform's images, and the builds that have
 	// one (implies Platforms).
 	Platform *v1.Platform
+	// Upstream, for a tag of a pull-through cache (which has no history
+	// API), is the tag it mirrors: the history comes from there, and
+	// manifests the mirror lacks too.
+	Upstream *name.Tag
 }
 
 // Builds is a tag's history as a request asked for it.
@@ -290,7 +301,12 @@ type Builds struct {
 // Builds lists a tag's builds: the history, the most recent Last, and
 // with Platforms or Platform each build's platform images.
 func (c *Client) Builds(ctx context.Context, tag name.Tag, req Request) (*Builds, error) {
-	all, err := c.List(ctx, tag, req.Query)
+	from := tag
+	var fallback []name.Repository
+	if req.Upstream != nil {
+		from, fallback = *req.Upstream, []name.Repository{req.Upstream.Context()}
+	}
+	all, err := c.List(ctx, from, req.Query)
 	var ns *NotSupportedError
 	if errors.As(err, &ns) {
 		return &Builds{Entries: []Entry{{Digest: ns.Current}}, Unsupported: ns}, nil
@@ -306,7 +322,7 @@ func (c *Client) Builds(ctx context.Context, tag name.Tag, req Request) (*Builds
 		return b, nil
 	}
 	b.Entries = slices.Clone(b.Entries)
-	if err := c.ResolvePlatforms(ctx, tag.Context(), b.Entries); err != nil {
+	if err := c.ResolvePlatforms(ctx, tag.Context(), b.Entries, fallback...); err != nil {
 		return nil, err
 	}
 	if req.Platform != nil {

@@ -26,6 +26,10 @@ type Differ struct {
 	SecDB     *vuln.Loader
 	// Refs reads references as for cghistory (bare names expanded).
 	Refs ref.Options
+	// Mirrors maps pull-through caches to their upstreams: a mirror's tag
+	// is resolved (and IMAGE~N counted) upstream; manifests and blobs are
+	// read from the mirror.
+	Mirrors ref.MirrorMap
 
 	images singleflight.Group // one resolution and inventory per image and options
 	mu     sync.Mutex
@@ -64,6 +68,9 @@ func (d *Differ) Resolve(ctx context.Context, s string) (name.Digest, error) {
 		return dg, nil
 	}
 	tag := r.(name.Tag)
+	if up, ok := d.Mirrors.Upstream(repo); ok {
+		tag = up.Tag(tag.TagStr()) // the mirror serves the same digests
+	}
 	if back == 0 {
 		h, err := d.Registry.Digest(ctx, tag)
 		if err != nil {

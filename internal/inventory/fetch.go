@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -32,6 +33,9 @@ var ErrNoInventory = errors.New("no package inventory found")
 type Fetcher struct {
 	Registry *registry.Client
 	Cache    *cache.Cache // nil: no disk cache
+	// Mirrors maps pull-through caches to their upstreams: an SBOM a mirror
+	// lacks (many do not copy .att tags or referrers) is read upstream.
+	Mirrors ref.MirrorMap
 	// Progress, when set, hears what is being downloaded.
 	Progress func(format string, args ...any)
 }
@@ -55,11 +59,11 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 	var err error
 	switch source {
 	case SourceSBOM:
-		got, err = f.fromSBOM(ctx, repo, digest)
+		got, err = f.sbom(ctx, repo, digest)
 	case SourceLayers:
 		got, err = f.fromLayers(ctx, repo, digest)
 	case SourceAuto, "":
-		got, err = f.fromSBOM(ctx, repo, digest)
+		got, err = f.sbom(ctx, repo, digest)
 		if errors.Is(err, ErrNoInventory) || errors.Is(err, registry.ErrTooLarge) {
 			var lerr error
 			if got, lerr = f.fromLayers(ctx, repo, digest); lerr != nil {
@@ -76,6 +80,18 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 	got.Sort()
 	_ = f.Cache.PutJSON("inventories", key, got)
 	return got, nil
+}
+
+// sbom reads the SBOM attestation from repo, or from its upstream when repo
+// is a mirror that has none (the digest is the same on both).
+func (f *Fetcher) sbom(ctx context.Context, repo name.Repository, digest v1.Hash) (*Inventory, error) {
+	inv, err := f.fromSBOM(ctx, repo, digest)
+	if up, ok := f.Mirrors.Upstream(repo); ok && errors.Is(err, ErrNoInventory) {
+		if upInv, upErr := f.fromSBOM(ctx, up, digest); upErr == nil {
+			return upInv, nil
+		}
+	}
+	return inv, err
 }
 
 // fromSBOM reads the SPDX attestation cosign attached as sha256-<hex>.att,

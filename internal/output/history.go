@@ -46,6 +46,8 @@ type HistoryContext struct {
 	// Changes explains each build against the one before, in the order of
 	// the entries (--changes); nil when not asked.
 	Changes []imagediff.Explanation
+	// Upstream is the repository that answered for a mirror's history.
+	Upstream string
 }
 
 // WriteHistory renders entries (already newest first).
@@ -58,6 +60,7 @@ func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
 		"Digest":       "DIGEST",
 		"Platforms":    "PLATFORMS",
 		"Changes":      "CHANGES",
+		"Upstream":     "UPSTREAM",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
 		for i, e := range entries {
@@ -82,6 +85,9 @@ type historyRow struct {
 
 // Image is the repository.
 func (r *historyRow) Image() string { return r.ctx.Image }
+
+// Upstream is the repository whose history a mirror's tag showed.
+func (r *historyRow) Upstream() string { return r.ctx.Upstream }
 
 // Tag is the tag whose history this is.
 func (r *historyRow) Tag() string { return r.ctx.Tag }
@@ -156,8 +162,9 @@ func (r *historyRow) MarshalJSON() ([]byte, error) {
 		UpdatedSince string
 		Platforms    *[]platformJSON `json:",omitempty"`
 		Changes      *string         `json:",omitempty"`
+		Upstream     string          `json:",omitempty"`
 	}{
-		Image: r.ctx.Image, Tag: r.ctx.Tag, Digest: r.e.Digest.String(),
+		Image: r.ctx.Image, Tag: r.ctx.Tag, Digest: r.e.Digest.String(), Upstream: r.ctx.Upstream,
 		UpdatedAt: r.UpdatedAt(), UpdatedSince: r.UpdatedSince(),
 	}
 	if r.ctx.Changes != nil {

@@ -44,8 +44,11 @@ type PinReport struct {
 func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 	for _, n := range r.Plan.Notes {
 		what := "left alone"
-		if n.Held {
+		switch {
+		case n.Held:
 			what = "not moved"
+		case n.Warning:
+			what = "warning"
 		}
 		fmt.Fprintf(errOut, "%s:%d: %s: %s: %s\n", n.File, n.Line, n.Ref, what, n.Reason)
 	}
@@ -93,13 +96,15 @@ func pinSummary(r PinReport) string {
 	case r.Update:
 		verb = "Pinned or updated"
 	}
-	held, ignored, fixes := 0, 0, 0
+	held, ignored, warned, fixes := 0, 0, 0, 0
 	for _, n := range p.Notes {
 		switch {
 		case n.Held:
 			held++
 		case n.Ignored:
 			ignored++
+		case n.Warning:
+			warned++
 		}
 	}
 	for _, c := range p.Changes() {
@@ -117,9 +122,12 @@ func pinSummary(r PinReport) string {
 	if ignored > 0 {
 		extra += fmt.Sprintf(", %d ignored", ignored)
 	}
+	if warned > 0 {
+		extra += fmt.Sprintf(", %d %s", warned, plural(warned, "warning", "warnings"))
+	}
 	return fmt.Sprintf("%s %d %s in %d of %d %s (%d distinct %s resolved, %d left alone%s)",
 		verb, n, plural(n, "reference", "references"), files, len(p.Files), plural(len(p.Files), "file", "files"),
-		p.Resolved, plural(p.Resolved, "image", "images"), len(p.Notes)-held-ignored, extra)
+		p.Resolved, plural(p.Resolved, "image", "images"), len(p.Notes)-held-ignored-warned, extra)
 }
 
 // Plural picks the word for n.

@@ -115,6 +115,8 @@ type Note struct {
 	Held bool
 	// Ignored says --ignore-image matched.
 	Ignored bool
+	// Warning says the reference is pinned all the same (a stale mirror).
+	Warning bool
 }
 
 // FilePlan is one file's before and after.
@@ -207,6 +209,11 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	for _, t := range todo {
+		if n := resolved[t.tag].Note; n != "" {
+			p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Reason: n, Warning: true})
+		}
 	}
 	decided := decideAll(ctx, opts.Chooser, todo, resolved, opts.Jobs)
 	for _, t := range todo {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -23,6 +24,9 @@ type Resolution struct {
 	// Digest is the index's, or with Platform that platform image's.
 	Digest   v1.Hash
 	Platform *v1.Platform
+	// Note is worth telling about every reference to the tag ("mirror is
+	// 2 builds behind upstream").
+	Note string
 }
 
 // RegistryResolver resolves tags against their registries: the tag's
@@ -38,6 +42,10 @@ type RegistryResolver struct {
 	// Platform pins that platform's image instead of the index.
 	Platform *v1.Platform
 	Now      func() time.Time
+	// Mirrors maps pull-through caches to their upstreams: a mirror's tag
+	// is resolved upstream (tag or history), then the mirror is asked for
+	// that digest; files keep the mirror's name.
+	Mirrors ref.MirrorMap
 
 	mu      sync.Mutex
 	history map[string][]history.Entry // tag → its history, as fetched for --at/--cooldown
@@ -72,19 +80,44 @@ func (r *RegistryResolver) Keep(tag name.Tag, pinned, candidate v1.Hash) bool {
 // ErrNoHistory means --at or --cooldown cannot be honoured for a registry.
 var ErrNoHistory = errors.New("no tag history API")
 
+// Upstream is the tag a mirror's tag mirrors, or tag itself.
+func (r *RegistryResolver) Upstream(tag name.Tag) (name.Tag, bool) {
+	up, ok := r.Mirrors.Upstream(tag.Context())
+	if !ok {
+		return tag, false
+	}
+	return up.Tag(tag.TagStr()), true
+}
+
 // Resolve implements Resolver.
 func (r *RegistryResolver) Resolve(ctx context.Context, tag name.Tag) (Resolution, error) {
-	var d v1.Hash
+	from, mirrored := r.Upstream(tag)
+	var index v1.Hash
 	var err error
 	if cutoff, ok := r.cutoff(); ok {
-		d, err = r.fromHistory(ctx, tag, cutoff)
+		index, err = r.fromHistory(ctx, tag, from, cutoff)
 	} else {
-		d, err = r.Registry.Digest(ctx, tag)
+		index, err = r.Registry.Digest(ctx, from)
 	}
-	if err != nil || r.Platform == nil {
-		return Resolution{Digest: d}, err
+	if err != nil {
+		return Resolution{}, err
 	}
-	ps, err := r.Registry.Platforms(ctx, tag.Context(), d)
+	res := Resolution{Digest: index}
+	if r.Platform != nil {
+		if res, err = r.platform(ctx, from, index); err != nil {
+			return Resolution{}, err
+		}
+	}
+	if mirrored {
+		if res.Note, err = r.checkMirror(ctx, tag, from, index, res.Digest); err != nil {
+			return Resolution{}, err
+		}
+	}
+	return res, nil
+}
+
+func (r *RegistryResolver) platform(ctx context.Context, tag name.Tag, index v1.Hash) (Resolution, error) {
+	ps, err := r.Registry.Platforms(ctx, tag.Context(), index)
 	if err != nil {
 		return Resolution{}, err
 	}
@@ -94,6 +127,35 @@ func (r *RegistryResolver) Resolve(ctx context.Context, tag name.Tag) (Resolutio
 		}
 	}
 	return Resolution{}, fmt.Errorf("%s has no %s image", tag, r.Platform)
+}
+
+// checkMirror asks the mirror for the digest chosen upstream (a pull-through
+// cache fetches it on demand): a mirror that cannot serve it, or serves
+// other content under it, is an error. A mirror whose tag points elsewhere
+// is worth a note.
+func (r *RegistryResolver) checkMirror(ctx context.Context, tag, up name.Tag, index, pinned v1.Hash) (string, error) {
+	mirror := tag.Context()
+	got, err := r.Registry.Digest(ctx, mirror.Digest(pinned.String()))
+	if err != nil {
+		return "", fmt.Errorf("the mirror %s cannot serve %s, which %s points to: %w", mirror, pinned, up, err)
+	}
+	if got != pinned {
+		return "", fmt.Errorf("the mirror %s answers %s for %s: its content differs from %s's (a mirror that rewrites manifests); not pinned", mirror, got, pinned, up.Context())
+	}
+	current, err := r.Registry.Digest(ctx, tag)
+	if err != nil || current == index {
+		return "", nil // no tag on the mirror yet: nothing stale to report
+	}
+	behind := "some"
+	if entries, err := r.History.List(ctx, up, history.Query{}); err == nil {
+		for i, e := range entries {
+			if e.Digest == current {
+				behind = fmt.Sprint(i)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("mirror is %s builds behind upstream (its %s tag serves %s)", behind, tag.TagStr(), current), nil
 }
 
 func (r *RegistryResolver) cutoff() (time.Time, bool) {
@@ -119,10 +181,12 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (r *RegistryResolver) fromHistory(ctx context.Context, tag name.Tag, cutoff time.Time) (v1.Hash, error) {
-	entries, err := r.History.List(ctx, tag, history.Query{})
+// fromHistory picks the newest build of from (tag's upstream, or tag) at or
+// before cutoff; the history is kept under tag for Keep.
+func (r *RegistryResolver) fromHistory(ctx context.Context, tag, from name.Tag, cutoff time.Time) (v1.Hash, error) {
+	entries, err := r.History.List(ctx, from, history.Query{})
 	if errors.Is(err, history.ErrNotSupported) {
-		return v1.Hash{}, fmt.Errorf("%w at %s: --at and --cooldown need it to know past builds", ErrNoHistory, tag.RegistryStr())
+		return v1.Hash{}, fmt.Errorf("%w at %s: --at and --cooldown need it to know past builds (a mirror? map it to its upstream with --registry-map)", ErrNoHistory, from.RegistryStr())
 	}
 	if err != nil {
 		return v1.Hash{}, err
@@ -138,5 +202,5 @@ func (r *RegistryResolver) fromHistory(ctx context.Context, tag name.Tag, cutoff
 			return e.Digest, nil
 		}
 	}
-	return v1.Hash{}, fmt.Errorf("%s had no build at or before %s", tag, cutoff.UTC().Format(time.RFC3339))
+	return v1.Hash{}, fmt.Errorf("%s had no build at or before %s", from, cutoff.UTC().Format(time.RFC3339))
 }

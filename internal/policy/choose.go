@@ -38,6 +38,10 @@ type Chooser struct {
 	// Platform is --platform: pins are that platform's image digests.
 	Platform *v1.Platform
 
+	// Upstream maps a mirror's tag to the tag it mirrors (histories and
+	// current builds are read there); nil: no mirrors.
+	Upstream func(name.Tag) (name.Tag, bool)
+
 	OnlyIfChanged  string        // "", ChangedPackages or ChangedVulns
 	Fixes          []string      // --fixes CVE-IDs
 	Cooldown       time.Duration // --cooldown, for the security bypass
@@ -49,7 +53,7 @@ func (c *Chooser) Choose(ctx context.Context, tag name.Tag, pinned v1.Hash, cand
 	if len(c.Fixes) > 0 {
 		return c.fixes(ctx, tag, pinned)
 	}
-	repo := tag.Context()
+	repo := c.up(tag).Context() // builds a mirror lacks are judged upstream (same digests)
 	if c.Cooldown > 0 && !c.CooldownStrict {
 		newest, err := c.current(ctx, tag)
 		if err != nil {
@@ -103,7 +107,7 @@ func Fixed(r *imagediff.Result) []string {
 // fixes moves a pin to the oldest build after it that fixes every named
 // CVE the pinned build has; a pin without them stays.
 func (c *Chooser) fixes(ctx context.Context, tag name.Tag, pinned v1.Hash) (pin.Decision, error) {
-	builds, err := c.History.List(ctx, tag, history.Query{})
+	builds, err := c.History.List(ctx, c.up(tag), history.Query{})
 	if errors.Is(err, history.ErrNotSupported) {
 		return pin.Decision{}, fmt.Errorf("--fixes needs the tag history API, which %s does not offer", tag.RegistryStr())
 	}
@@ -112,7 +116,7 @@ func (c *Chooser) fixes(ctx context.Context, tag name.Tag, pinned v1.Hash) (pin.
 	}
 	at := -1
 	for i, b := range builds {
-		d, err := c.build(ctx, tag.Context(), b.Digest)
+		d, err := c.build(ctx, c.up(tag).Context(), b.Digest)
 		if err != nil {
 			return pin.Decision{}, err
 		}
@@ -124,7 +128,7 @@ func (c *Chooser) fixes(ctx context.Context, tag name.Tag, pinned v1.Hash) (pin.
 	if at < 0 {
 		return pin.Decision{}, fmt.Errorf("the pinned build %s is not in the history of %s", pinned, tag)
 	}
-	repo := tag.Context()
+	repo := c.up(tag).Context()
 	var present []string
 	for j := at - 1; j >= 0; j-- { // oldest newer build first
 		d, err := c.build(ctx, repo, builds[j].Digest)
@@ -171,11 +175,21 @@ func named(ids []string, img imagediff.Image) []string {
 
 // current is the tag's newest build (as a pin would name it).
 func (c *Chooser) current(ctx context.Context, tag name.Tag) (v1.Hash, error) {
-	d, err := c.Registry.Digest(ctx, tag)
+	d, err := c.Registry.Digest(ctx, c.up(tag))
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	return c.build(ctx, tag.Context(), d)
+	return c.build(ctx, c.up(tag).Context(), d)
+}
+
+// up is the tag whose history and current build count: a mirror's upstream.
+func (c *Chooser) up(tag name.Tag) name.Tag {
+	if c.Upstream != nil {
+		if up, ok := c.Upstream(tag); ok {
+			return up
+		}
+	}
+	return tag
 }
 
 // build is how a pin names an image digest: itself, or with --platform

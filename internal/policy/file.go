@@ -41,7 +41,7 @@ var keyKinds = map[string]string{
 	"cooldown-strict": "bool", "update": "bool",
 	"max-behind": "int", "jobs": "int",
 	"only-if-changed": "choice", "platform": "platform",
-	"ignore-images": "list", "exclude": "list", "kinds": "kinds",
+	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list",
 }
 
 // Keys lists the keys a policy file takes, sorted.

@@ -81,7 +81,8 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 	for _, t := range order {
 		info := tags[t]
 		g.Go(func() error {
-			info.builds, info.err = c.History.List(gctx, t, history.Query{})
+			up := c.up(t)
+			info.builds, info.err = c.History.List(gctx, up, history.Query{})
 			var ns *history.NotSupportedError
 			if errors.As(info.err, &ns) {
 				info.builds, info.err = []history.Entry{{Digest: ns.Current}}, nil
@@ -92,8 +93,11 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 					break
 				}
 				var id v1.Hash
-				id, info.err = c.build(gctx, t.Context(), b.Digest)
+				id, info.err = c.build(gctx, up.Context(), b.Digest)
 				info.ids = append(info.ids, id)
+			}
+			if up != t && info.err == nil && len(info.builds) > 0 {
+				info.note = c.mirrorLag(gctx, t, info.builds)
 			}
 			return nil
 		})
@@ -129,7 +133,7 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 				l.Note = "the pinned build is not in the tag's history"
 			}
 			if pinned != l.Current {
-				repo := t.Context()
+				repo := c.up(t).Context() // the mirror may not have the current build yet
 				pairs[i] = &imagediff.Pair{From: repo.Digest(pinned.String()), To: repo.Digest(l.Current.String())}
 				if l.Behind < 0 && info.note != "" {
 					l.Behind = 1 // without a history, at least the current build is newer
@@ -159,6 +163,20 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 		}
 	}
 	return lags, nil
+}
+
+// mirrorLag says how far a mirror's tag is behind its upstream, or "".
+func (c *Chooser) mirrorLag(ctx context.Context, tag name.Tag, builds []history.Entry) string {
+	current, err := c.Registry.Digest(ctx, tag)
+	if err != nil || current == builds[0].Digest {
+		return ""
+	}
+	for i, b := range builds {
+		if b.Digest == current {
+			return fmt.Sprintf("mirror is %d builds behind upstream", i)
+		}
+	}
+	return "the mirror's tag serves a build the upstream never had"
 }
 
 func join(a, b string) string {

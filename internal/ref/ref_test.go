@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -126,5 +127,33 @@ func TestApplyRejectsOverlaps(t *testing.T) {
 	out, err := Apply([]byte("abcdef"), []Edit{{Start: 4, End: 6, Text: "Z"}, {Start: 0, End: 0, Text: ">"}})
 	if err != nil || string(out) != ">abcdZ" {
 		t.Errorf("Apply = %q, %v", out, err)
+	}
+}
+
+func TestMirrorMap(t *testing.T) {
+	m, err := ParseMirrorMap("config.json", []string{"mirror.example.com/cgr=cgr.dev/chainguard", "mirror.example.com/cgr/special=cgr.dev/acme.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add("--registry-map", []string{"ecr.example.com/cgr=cgr.dev/chainguard", "mirror.example.com/cgr=cgr.dev/other"}); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"mirror.example.com/cgr/nginx":     "cgr.dev/other/nginx", // the later source wins
+		"mirror.example.com/cgr/special/x": "cgr.dev/acme.com/x",  // the longest prefix wins
+		"ecr.example.com/cgr/go":           "cgr.dev/chainguard/go",
+		"mirror.example.com/cgrx/nginx":    "", // a prefix of path segments only
+		"index.docker.io/library/nginx":    "",
+	} {
+		repo, _ := name.NewRepository(in)
+		up, ok := m.Upstream(repo)
+		if got := up.String(); (ok && got != want) || (!ok && want != "") {
+			t.Errorf("Upstream(%s) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"nope", "=cgr.dev", "a.example.com/x="} {
+		if _, err := ParseMirrorMap("--registry-map", []string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

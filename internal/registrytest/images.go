@@ -195,3 +195,49 @@ func (s *Server) attestationImage(tb testing.TB, repo string, digest v1.Hash, sp
 	}
 	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
 }
+
+// Mirror copies the image with digest d from src's srcRepo into this
+// registry's dstRepo, byte for byte (same digests), and points tag at it
+// unless tag is "": a pull-through cache that has fetched that build.
+func (s *Server) Mirror(tb testing.TB, src *Server, srcRepo string, d v1.Hash, dstRepo, tag string) {
+	tb.Helper()
+	from, err := name.NewDigest(src.Ref(srcRepo, "@"+d.String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	desc, err := remote.Get(from, src.pushOptions()...)
+	if err != nil {
+		tb.Fatalf("registrytest: mirror %s: %v", from, err)
+	}
+	to, err := name.NewDigest(s.Ref(dstRepo, "@"+d.String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err == nil {
+			err = remote.WriteIndex(to, idx, s.pushOptions()...)
+		}
+		if err != nil {
+			tb.Fatalf("registrytest: mirror %s: %v", from, err)
+		}
+	} else {
+		img, err := desc.Image()
+		if err == nil {
+			err = remote.Write(to, img, s.pushOptions()...)
+		}
+		if err != nil {
+			tb.Fatalf("registrytest: mirror %s: %v", from, err)
+		}
+	}
+	if tag == "" {
+		return
+	}
+	t, err := name.NewTag(s.Ref(dstRepo, tag))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Tag(t, desc, s.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: mirror tag %s: %v", t, err)
+	}
+}
