@@ -82,10 +82,10 @@ func addRegistryFlags(flags *pflag.FlagSet, opts *registryOptions) {
 type deps struct {
 	client  *registry.Client
 	mirrors ref.MirrorMap
-	cache  *cache.Cache
-	refs   ref.Options
-	term   output.Terminal
-	errOut io.Writer
+	cache   *cache.Cache
+	refs    ref.Options
+	term    output.Terminal
+	errOut  io.Writer
 }
 
 // newDeps builds a run's dependencies, so `docker login` and credential
