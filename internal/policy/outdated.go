@@ -61,49 +61,8 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 	if opts.Jobs <= 0 {
 		opts.Jobs = 8
 	}
-	type tagInfo struct {
-		builds []history.Entry
-		ids    []v1.Hash // how a pin names each build (platform images with --platform)
-		note   string
-		err    error
-	}
-	tags := map[name.Tag]*tagInfo{}
-	var order []name.Tag
-	for _, r := range refs {
-		t := r.Found.Image.Tagged()
-		if _, ok := tags[t]; !ok {
-			tags[t] = &tagInfo{}
-			order = append(order, t)
-		}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.Jobs)
-	for _, t := range order {
-		info := tags[t]
-		g.Go(func() error {
-			up := c.up(t)
-			info.builds, info.err = c.History.List(gctx, up, history.Query{})
-			var ns *history.NotSupportedError
-			if errors.As(info.err, &ns) {
-				info.builds, info.err = []history.Entry{{Digest: ns.Current}}, nil
-				info.note = "no tag history API at " + t.RegistryStr()
-			}
-			for _, b := range info.builds {
-				if info.err != nil {
-					break
-				}
-				var id v1.Hash
-				id, info.err = c.build(gctx, up.Context(), b.Digest)
-				info.ids = append(info.ids, id)
-			}
-			if up != t && info.err == nil && len(info.builds) > 0 {
-				info.note = c.mirrorLag(gctx, t, info.builds)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
+	tags, err := c.histories(ctx, refs, opts.Jobs)
+	if err != nil {
 		return nil, err
 	}
 	lags := make([]Lag, len(refs))
@@ -184,6 +143,59 @@ func join(a, b string) string {
 		return b
 	}
 	return a + "; " + b
+}
+
+// tagInfo is a tag's history as pins name its builds.
+type tagInfo struct {
+	builds []history.Entry
+	ids    []v1.Hash // how a pin names each build (platform images with --platform)
+	note   string
+	err    error
+}
+
+// histories reads the history of every tag refs follow, once each,
+// concurrently (upstream for mirrors, noting a stale mirror tag).
+func (c *Chooser) histories(ctx context.Context, refs []pin.Reference, jobs int) (map[name.Tag]*tagInfo, error) {
+	tags := map[name.Tag]*tagInfo{}
+	var order []name.Tag
+	for _, r := range refs {
+		t := r.Found.Image.Tagged()
+		if _, ok := tags[t]; !ok {
+			tags[t] = &tagInfo{}
+			order = append(order, t)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, t := range order {
+		g.Go(func() error {
+			c.history(gctx, t, tags[t])
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return tags, ctx.Err()
+}
+
+func (c *Chooser) history(ctx context.Context, t name.Tag, info *tagInfo) {
+	up := c.up(t)
+	info.builds, info.err = c.History.List(ctx, up, history.Query{})
+	var ns *history.NotSupportedError
+	if errors.As(info.err, &ns) {
+		info.builds, info.err = []history.Entry{{Digest: ns.Current}}, nil
+		info.note = "no tag history API at " + t.RegistryStr()
+	}
+	for _, b := range info.builds {
+		if info.err != nil {
+			return
+		}
+		var id v1.Hash
+		id, info.err = c.build(ctx, up.Context(), b.Digest)
+		info.ids = append(info.ids, id)
+	}
+	if up != t && info.err == nil && len(info.builds) > 0 {
+		info.note = c.mirrorLag(ctx, t, info.builds)
+	}
 }
 
 // Overdue says whether a lag breaks the limits of --exit-code: more builds
