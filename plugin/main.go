@@ -1,18 +1,26 @@
 // Command docker-cghistory is a docker CLI plugin. One binary answers to
 // three names: installed as docker-cghistory, docker-cgdiff and docker-cgpin
-// (symlinks), it picks its command from the name it was run as.
+// (symlinks), it picks its command from the name it was run as. Run under
+// any other name (pre-commit's golang hooks name it "plugin") it takes the
+// command from its first argument, as multi-call binaries do:
+// "plugin cgpin --check Dockerfile".
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/commands"
 	"github.com/docker/cli/cli-plugins/metadata"
+	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/flags"
 	"github.com/spf13/cobra"
 )
 
@@ -20,6 +28,9 @@ import (
 var version = "dev"
 
 func main() {
+	if name, ok := standaloneCommand(os.Args); ok {
+		os.Exit(runStandalone(name, os.Args[2:]))
+	}
 	name := commandName(os.Args[0])
 	commands.Version = version
 	meta := metadata.Metadata{
@@ -55,4 +66,51 @@ func commandName(argv0 string) string {
 		return n
 	}
 	return commands.HistoryName
+}
+
+// standaloneCommand reports a run outside docker: a binary not named
+// docker-* whose first argument names a command.
+func standaloneCommand(args []string) (string, bool) {
+	if len(args) < 2 || strings.HasPrefix(filepath.Base(args[0]), metadata.NamePrefix) {
+		return "", false
+	}
+	switch args[1] {
+	case commands.HistoryName, commands.DiffName, commands.PinName:
+		return args[1], true
+	}
+	return "", false
+}
+
+// runStandalone runs a command without the docker CLI around it, with the
+// same docker config (DOCKER_CONFIG, credential helpers) and exit codes.
+func runStandalone(name string, args []string) int {
+	commands.Version = version
+	dockerCLI, err := command.NewDockerCli()
+	if err == nil {
+		err = dockerCLI.Initialize(flags.NewClientOptions())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "docker-cghistory:", err)
+		return 1
+	}
+	cmd := commands.New(name, dockerCLI)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err = cmd.ExecuteContext(context.Background())
+	var status cli.StatusError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &status):
+		if status.Status != "" {
+			fmt.Fprintln(dockerCLI.Err(), status.Status)
+		}
+		if status.StatusCode == 0 {
+			return 1
+		}
+		return status.StatusCode
+	default:
+		fmt.Fprintln(dockerCLI.Err(), err)
+		return 1
+	}
 }

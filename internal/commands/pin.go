@@ -41,9 +41,10 @@ type pinOptions struct {
 	cooldownStrict bool
 	ignore         []string
 
-	showConfig bool
-	changed    func(flag string) bool // the flags given on the command line
-	sources    map[string]string      // where each policy value came from
+	showConfig  bool
+	skipUnknown bool
+	changed     func(flag string) bool // the flags given on the command line
+	sources     map[string]string      // where each policy value came from
 
 	outdated   bool
 	staleAfter string
@@ -103,6 +104,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.Lookup("only-if-changed").NoOptDefVal = policy.ChangedPackages
 	flags.StringArrayVar(&opts.fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.cooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
+	flags.BoolVar(&opts.skipUnknown, "skip-unknown", false, "Pass over named YAML and JSON files that are no kind cgpin knows, instead of failing (for hooks)")
 	flags.BoolVar(&opts.showConfig, "show-config", false, "Print the effective policy (flags, "+policy.FileName+", defaults) and where each value came from")
 	flags.BoolVar(&opts.outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
 	flags.StringVar(&opts.staleAfter, "stale-after", "30d", "With --outdated, call a tag stale after this long without a build")
@@ -150,7 +152,7 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	}
 	report := output.PinReport{Mode: opts.mode(), Update: opts.update}
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
-		popts := pin.Options{Update: opts.update, Jobs: opts.jobs, Ignore: opts.ignore, PinsOnly: len(opts.fixes) > 0}
+		popts := pin.Options{Update: opts.update, Jobs: opts.jobs, Ignore: opts.ignore, PinsOnly: len(opts.fixes) > 0, SkipUnknown: opts.skipUnknown}
 		if opts.needsChooser(resolver) {
 			popts.Chooser = &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Upstream: resolver.Upstream,
 				Diff: summaryOptions(resolver.Platform), Platform: resolver.Platform, OnlyIfChanged: opts.onlyIfChanged,
@@ -197,7 +199,7 @@ func runOutdated(ctx context.Context, dockerCLI command.Cli, d *deps, r *pin.Reg
 			return fmt.Errorf("--max-age: %w", err)
 		}
 	}
-	refs, notes, err := pin.Scan(files, pin.Options{Ignore: opts.ignore, Jobs: opts.jobs})
+	refs, notes, err := pin.Scan(files, pin.Options{Ignore: opts.ignore, Jobs: opts.jobs, SkipUnknown: opts.skipUnknown})
 	if err != nil {
 		return err
 	}

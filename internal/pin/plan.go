@@ -40,6 +40,9 @@ type Options struct {
 	Chooser Chooser
 	// PinsOnly leaves unpinned references alone (--fixes moves pins).
 	PinsOnly bool
+	// SkipUnknown passes over named files of no known kind instead of
+	// failing (hooks are handed every YAML file).
+	SkipUnknown bool
 }
 
 // Chooser decides, for a reference already pinned, whether to move it to
@@ -286,7 +289,7 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 		if src.Sniff {
 			k, ok := yamlref.Sniff(src.Path, fp.Old)
 			switch {
-			case !ok && src.Explicit:
+			case !ok && src.Explicit && !opts.SkipUnknown:
 				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind", kindList())})
 				continue
 			case !ok:

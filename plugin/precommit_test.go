@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+)
+
+// TestPreCommitHooks runs this repository's hooks with the real pre-commit
+// (try-repo), which builds the module as its golang language does.
+func TestPreCommitHooks(t *testing.T) {
+	preCommit, err := exec.LookPath("pre-commit")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("pre-commit is not installed; .ci/run should have installed it")
+		}
+		t.Skip("pre-commit is not installed")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := registrytest.New(t)
+	img := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
+	ref := s.Ref("chainguard/go", "latest")
+
+	work := t.TempDir()
+	git := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	files := map[string]string{
+		"Dockerfile":   "FROM " + ref + "\n",
+		"compose.yaml": "services:\n  app:\n    image: " + ref + "\n",
+		"config.yaml":  "log: {level: info}\n", // a YAML file of no kind: passed over
+		"README.md":    "not matched by the hooks\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("add", ".")
+	gomodcache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	env := append(os.Environ(), "PRE_COMMIT_HOME="+filepath.Join(t.TempDir(), "pre-commit"), "DOCKER_CONFIG="+t.TempDir(),
+		"CGHISTORY_CACHE_DIR="+t.TempDir(), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-buildvcs=false", "NO_COLOR=1")
+	tryRepo := func(hook string) (string, error) {
+		cmd := exec.Command(preCommit, "try-repo", root, hook, "--all-files", "--verbose")
+		cmd.Dir, cmd.Env = work, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := tryRepo("cgpin-check")
+	if err == nil || !strings.Contains(out, "Dockerfile:1  "+ref) || !strings.Contains(out, "compose.yaml:3  "+ref) {
+		t.Fatalf("cgpin-check should fail listing both references: %v\n%s", err, out)
+	}
+	out, err = tryRepo("cgpin")
+	if err == nil || !strings.Contains(out, "files were modified by this hook") {
+		t.Fatalf("cgpin should pin and say so: %v\n%s", err, out)
+	}
+	for _, name := range []string{"Dockerfile", "compose.yaml"} {
+		got, _ := os.ReadFile(filepath.Join(work, name))
+		if !strings.Contains(string(got), ref+"@"+img.Digest.String()) {
+			t.Errorf("%s = %q", name, got)
+		}
+	}
+	git("add", ".")
+	if out, err := tryRepo("cgpin-check"); err != nil {
+		t.Fatalf("cgpin-check after pinning: %v\n%s", err, out)
+	}
+}
