@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,3 +64,43 @@ func BenchmarkCallCold(b *testing.B)          { benchCall(b, false) }
 func BenchmarkCallWarm(b *testing.B)          { benchCall(b, true) }
 func BenchmarkCallPlatformsCold(b *testing.B) { benchCall(b, false, "--platforms") }
 func BenchmarkCallPlatformsWarm(b *testing.B) { benchCall(b, true, "--platforms") }
+
+// benchComplete runs `docker-cghistory __complete cghistory ARG` (what
+// `docker __complete` runs) for builds back ("nginx~"), with 20 ms of
+// latency per request: cold (empty caches: the history is read within the
+// deadline) and warm (from the cache, no request).
+func benchComplete(b *testing.B, warm bool, arg string) {
+	s := registrytest.New(b)
+	for i := range 50 {
+		s.Push(b, "chainguard/nginx", "latest", t0.Add(time.Duration(i)*time.Hour), "linux/amd64")
+	}
+	s.SetLatency(20 * time.Millisecond)
+	cfg := b.TempDir()
+	cache := filepath.Join(b.TempDir(), "cache")
+	run := func(cache string) {
+		cmd := exec.Command(pluginBinary, "__complete", "cghistory", arg)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg, "CGHISTORY_CACHE_DIR="+cache, "CGHISTORY_NAMESPACE="+s.Host+"/chainguard")
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), "nginx") {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+	if warm {
+		run(cache)
+	}
+	s.ResetCounts()
+	b.ResetTimer()
+	for i := range b.N {
+		if warm {
+			run(cache)
+		} else {
+			run(filepath.Join(cache, strconv.Itoa(i)))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(s.Counts().Total)/float64(b.N), "req/op")
+}
+
+func BenchmarkCompleteBuildsCold(b *testing.B) { benchComplete(b, false, "nginx~") }
+func BenchmarkCompleteBuildsWarm(b *testing.B) { benchComplete(b, true, "nginx~") }
+func BenchmarkCompleteTagsCold(b *testing.B)   { benchComplete(b, false, "nginx:") }

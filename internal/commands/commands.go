@@ -169,7 +169,7 @@ func pluginSetting(dockerCLI command.Cli, env, key string) string {
 }
 
 // history is the tag history client.
-func (d *deps) history() *history.Client { return &history.Client{Registry: d.client} }
+func (d *deps) history() *history.Client { return &history.Client{Registry: d.client, Cache: d.cache} }
 
 // differ is the diff engine; progress (may be nil) hears downloads.
 func (d *deps) differ(progress *output.Progress) *imagediff.Differ {

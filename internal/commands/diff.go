@@ -13,7 +13,6 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
 )
 
@@ -58,7 +57,8 @@ Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
   docker cgdiff python~3 python               # three builds ago → now
   docker cgdiff --format markdown go@sha256:… go:latest
   docker cgdiff --exit-on vulnerability nginx~1 nginx`,
-		Args: cli.RequiresRangeArgs(1, 2),
+		Args:              cli.RequiresRangeArgs(1, 2),
+		ValidArgsFunction: completeImages(dockerCLI, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.from = args[0]
 			if len(args) == 2 {
@@ -78,7 +78,7 @@ Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
 	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when anything differs")
 	flags.StringSliceVar(&opts.exitOn, "exit-on", nil, `Exit 1 when these kinds changed: "package", "vulnerability" (introduced), "config"`)
 	addRegistryFlags(flags, &opts.registry)
-	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
+	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/command/completion"
 	"github.com/docker/cli/cli/command/formatter"
 	flagsHelper "github.com/docker/cli/cli/flags"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -46,7 +45,8 @@ config.json); the tag defaults to "latest".`,
   docker cghistory python:latest-dev --since 30d
   docker cghistory nginx --platforms --last 5
   docker cghistory nginx --platform linux/arm64 --format json`,
-		Args: cli.ExactArgs(1),
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: completeImages(dockerCLI, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.image = args[0]
 			return runHistory(cmd.Context(), dockerCLI, opts)
@@ -64,7 +64,9 @@ config.json); the tag defaults to "latest".`,
 	flags.StringVar(&opts.platform, "platform", "", `Show only this platform's digest, "os/arch[/variant]" (implies --platforms)`)
 	flags.BoolVar(&opts.changes, "changes", false, "Summarise what changed from the build before: packages, fixed CVEs (as cgdiff)")
 	addRegistryFlags(flags, &opts.registry)
-	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
+	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms(dockerCLI))
+	_ = cmd.RegisterFlagCompletionFunc("since", completeDates(dockerCLI))
+	_ = cmd.RegisterFlagCompletionFunc("until", completeDates(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.AddCommand(newTagsCommand(dockerCLI), newAuthCommand(dockerCLI))
 	return cmd

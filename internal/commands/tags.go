@@ -4,7 +4,9 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/complete"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -28,7 +30,8 @@ func newTagsCommand(dockerCLI command.Cli) *cobra.Command {
 		Short: "List an image's tags",
 		Example: `  docker cghistory tags nginx
   docker cghistory tags --all cgr.dev/chainguard/python`,
-		Args: cli.ExactArgs(1),
+		Args:              cli.ExactArgs(1),
+		ValidArgsFunction: completeImages(dockerCLI, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.image = args[0]
 			return runTags(cmd.Context(), dockerCLI, opts)
@@ -60,6 +63,7 @@ func runTags(ctx context.Context, dockerCLI command.Cli, opts tagsOptions) error
 	if err != nil {
 		return err
 	}
+	complete.RememberTags(d.cache, repo, tags, time.Now())
 	if !opts.all {
 		tags = slices.DeleteFunc(tags, func(t string) bool { return strings.HasPrefix(t, "sha256-") })
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -55,6 +56,10 @@ func (e *NotSupportedError) Unwrap() error { return ErrNotSupported }
 // Client reads tag histories through a registry client.
 type Client struct {
 	Registry *registry.Client
+	// Cache, when set, keeps every whole history read (and the repository
+	// names asked about) for shell completion, which may not wait for the
+	// network.
+	Cache *cache.Cache
 	// Jobs bounds concurrent manifest fetches in ResolvePlatforms (default 16).
 	Jobs int
 }
@@ -119,7 +124,66 @@ func (c *Client) List(ctx context.Context, tag name.Tag, q Query) ([]Entry, erro
 		return (!q.Since.IsZero() && e.UpdatedAt.Before(q.Since)) || (!q.Until.IsZero() && e.UpdatedAt.After(q.Until))
 	})
 	slices.SortStableFunc(out, func(a, b Entry) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
+	if q == (Query{}) {
+		c.remember(tag, out)
+	}
 	return out, nil
+}
+
+// cachedEntry is an Entry as the completion cache keeps it.
+type cachedEntry struct {
+	Digest    string    `json:"digest"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// remember keeps a whole history for completion, and the repository's name.
+func (c *Client) remember(tag name.Tag, entries []Entry) {
+	if c.Cache == nil {
+		return
+	}
+	out := make([]cachedEntry, len(entries))
+	for i, e := range entries {
+		out[i] = cachedEntry{Digest: e.Digest.String(), UpdatedAt: e.UpdatedAt}
+	}
+	_ = c.Cache.PutJSON("history", cache.Key(tag.Name()), out)
+	RememberName(c.Cache, tag.Context().Name())
+}
+
+// Cached returns the history last read for tag, without the network.
+func Cached(c *cache.Cache, tag name.Tag) ([]Entry, bool) {
+	var in []cachedEntry
+	if !c.GetJSON("history", cache.Key(tag.Name()), &in) {
+		return nil, false
+	}
+	out := make([]Entry, 0, len(in))
+	for _, e := range in {
+		if d, err := v1.NewHash(e.Digest); err == nil {
+			out = append(out, Entry{Digest: d, UpdatedAt: e.UpdatedAt})
+		}
+	}
+	return out, true
+}
+
+// maxNames bounds the remembered repository names.
+const maxNames = 500
+
+// RememberName adds a repository to the names completion offers, most
+// recent first.
+func RememberName(c *cache.Cache, repo string) {
+	names := Names(c)
+	names = slices.DeleteFunc(names, func(n string) bool { return n == repo })
+	names = append([]string{repo}, names...)
+	if len(names) > maxNames {
+		names = names[:maxNames]
+	}
+	_ = c.PutJSON("completion", "names", names)
+}
+
+// Names are the repositories remembered, most recent first.
+func Names(c *cache.Cache) []string {
+	var names []string
+	c.GetJSON("completion", "names", &names)
+	return names
 }
 
 // record decodes both key casings: encoding/json matches keys
