@@ -16,8 +16,8 @@ import (
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/commands"
-	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/flags"
