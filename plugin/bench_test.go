@@ -104,3 +104,21 @@ func benchComplete(b *testing.B, warm bool, arg string) {
 func BenchmarkCompleteBuildsCold(b *testing.B) { benchComplete(b, false, "nginx~") }
 func BenchmarkCompleteBuildsWarm(b *testing.B) { benchComplete(b, true, "nginx~") }
 func BenchmarkCompleteTagsCold(b *testing.B)   { benchComplete(b, false, "nginx:") }
+
+// BenchmarkHook is docker's hook call after `docker build`: the plugin
+// reads ./Dockerfile and answers from local data only.
+func BenchmarkHook(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM cgr.dev/chainguard/go:latest AS build\nRUN make\nFROM cgr.dev/chainguard/static:latest\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		cmd := exec.Command(pluginBinary, "cghistory", "docker-cli-plugin-hooks", `{"RootCmd":"build","Flags":{"t":""},"CommandError":""}`)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+b.TempDir(), "CGHISTORY_CACHE_DIR="+b.TempDir())
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), "2 base images are unpinned") {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}

@@ -44,6 +44,12 @@ func main() {
 	// `docker info`. Answer the probe before building a docker CLI and a
 	// cobra tree (plugin.Run's path), which costs several milliseconds; the
 	// JSON is the same metadata.Metadata that plugin.Run would print.
+	// The hook after a docker build answers from local files only, and
+	// needs no docker CLI either: docker waits for it.
+	if len(os.Args) == 4 && os.Args[1] == commands.HistoryName && os.Args[2] == metadata.HookSubcommandName {
+		_ = commands.Hook(os.Stdout, os.Args[3])
+		return
+	}
 	if len(os.Args) == 2 && os.Args[1] == metadata.MetadataSubcommandName {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "     ")
