@@ -1,0 +1,213 @@
+package registrytest
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Sigstore is a virtual Sigstore (sigstore-go's test CA, log and timestamp
+// authority) that signs test images: it exists only in the test, so no
+// signature check ever needs the network.
+type Sigstore struct {
+	VS *ca.VirtualSigstore
+}
+
+// NewSigstore starts a virtual Sigstore.
+func NewSigstore(tb testing.TB) *Sigstore {
+	tb.Helper()
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Sigstore{VS: vs}
+}
+
+// TrustedRootJSON is the virtual Sigstore's trusted_root.json, as
+// --trusted-root reads it.
+func (s *Sigstore) TrustedRootJSON(tb testing.TB) []byte {
+	tb.Helper()
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.VS.FulcioCertificateAuthorities(), s.VS.CTLogs(), s.VS.TimestampingAuthorities(), s.VS.RekorLogs())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := tr.MarshalJSON()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// logEntry is the Rekor entry of a signature with its inclusion promise
+// (the signed entry timestamp), as a real log returns it.
+func (s *Sigstore) logEntry(tb testing.TB, e *ca.TestEntity) *protorekor.TransparencyLogEntry {
+	entries, err := e.TlogEntries()
+	if err != nil || len(entries) == 0 {
+		tb.Fatalf("registrytest: no log entry: %v", err)
+	}
+	tle := entries[0].TransparencyLogEntry()
+	logID := hex.EncodeToString(tle.GetLogId().GetKeyId())
+	set, err := s.VS.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
+		IntegratedTime: tle.GetIntegratedTime(), LogIndex: tle.GetLogIndex(), LogID: logID})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &protorekor.TransparencyLogEntry{
+		LogIndex: tle.GetLogIndex(), LogId: tle.GetLogId(), IntegratedTime: tle.GetIntegratedTime(),
+		KindVersion:       &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.1"},
+		InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: set},
+		CanonicalizedBody: tle.GetCanonicalizedBody(),
+	}
+}
+
+// SignOptions vary a signature for negative tests.
+type SignOptions struct {
+	// OverDigest signs this digest instead of the image's (cosign format).
+	OverDigest v1.Hash
+	// NoLog leaves out the transparency-log entry (and the timestamp).
+	NoLog bool
+}
+
+func (srv *Server) manifest(tb testing.TB, repo string, d v1.Hash) []byte {
+	ref, err := name.NewDigest(srv.Ref(repo, "@"+d.String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	desc, err := remote.Get(ref, srv.pushOptions()...)
+	if err != nil {
+		tb.Fatalf("registrytest: %v", err)
+	}
+	return desc.Manifest
+}
+
+// SignCosign signs image d of repo as cosign does: a simple-signing payload
+// layer under the tag "sha256-<hex>.sig", with the certificate, its chain
+// and the Rekor bundle in annotations.
+func (srv *Server) SignCosign(tb testing.TB, s *Sigstore, repo string, d v1.Hash, identity, issuer string, opts SignOptions) {
+	tb.Helper()
+	signed := d
+	if opts.OverDigest != (v1.Hash{}) {
+		signed = opts.OverDigest
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"critical": map[string]any{"identity": map[string]string{"docker-reference": srv.Ref(repo, "")},
+			"image": map[string]string{"docker-manifest-digest": signed.String()}, "type": "cosign container image signature"},
+		"optional": nil,
+	})
+	e, err := s.VS.Sign(identity, issuer, payload)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vc, _ := e.VerificationContent()
+	sc, _ := e.SignatureContent()
+	leaf, err := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fulcio := s.VS.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	var chain []byte
+	for _, c := range append(fulcio.Intermediates, fulcio.Root) {
+		p, _ := cryptoutils.MarshalCertificateToPEM(c)
+		chain = append(chain, p...)
+	}
+	ann := map[string]string{
+		"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sc.MessageSignatureContent().Signature()),
+		"dev.sigstore.cosign/certificate":    string(leaf),
+		"dev.sigstore.cosign/chain":          string(chain),
+	}
+	if !opts.NoLog {
+		tle := s.logEntry(tb, e)
+		b, _ := json.Marshal(map[string]any{
+			"SignedEntryTimestamp": tle.GetInclusionPromise().GetSignedEntryTimestamp(),
+			"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
+				"integratedTime": tle.GetIntegratedTime(), "logIndex": tle.GetLogIndex(), "logID": hex.EncodeToString(tle.GetLogId().GetKeyId())},
+		})
+		ann["dev.sigstore.cosign/bundle"] = string(b)
+	}
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
+		Layer: static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"), Annotations: ann,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.sig", d.Hex)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: sign %s: %v", tag, err)
+	}
+}
+
+// SignBundle signs image d of repo with a Sigstore bundle (a message
+// signature over the manifest) attached through the referrers API.
+func (srv *Server) SignBundle(tb testing.TB, s *Sigstore, repo string, d v1.Hash, identity, issuer string) {
+	tb.Helper()
+	e, err := s.VS.Sign(identity, issuer, srv.manifest(tb, repo, d))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vc, _ := e.VerificationContent()
+	sc, _ := e.SignatureContent()
+	ms := sc.MessageSignatureContent()
+	fulcio := s.VS.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	certs := []*protocommon.X509Certificate{{RawBytes: vc.Certificate().Raw}}
+	for _, c := range append(fulcio.Intermediates, fulcio.Root) {
+		certs = append(certs, &protocommon.X509Certificate{RawBytes: c.Raw})
+	}
+	pb := &protobundle.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content:     &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{Certificates: certs}},
+			TlogEntries: []*protorekor.TransparencyLogEntry{s.logEntry(tb, e)},
+		},
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: ms.Digest()},
+			Signature:     ms.Signature(),
+		}},
+	}
+	body, err := protojson.Marshal(pb)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const mt = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{Layer: static.NewLayer(body, mt)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(img, mt)
+	withSubject, ok := mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: d, Size: 1}).(v1.Image)
+	if !ok {
+		tb.Fatal("registrytest: subject")
+	}
+	sd, err := withSubject.Digest()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ref, err := name.ParseReference(srv.Ref(repo, "@"+sd.String()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(ref, withSubject, srv.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: attach bundle: %v", err)
+	}
+}

@@ -1,0 +1,423 @@
+// Package sigverify checks Sigstore signatures of images with sigstore-go
+// (no cosign binary): cosign's "sha256-<hex>.sig" tags (one layer per
+// signature: a simple-signing payload, with its certificate and Rekor bundle
+// in annotations) and Sigstore bundles attached through the OCI referrers
+// API. Each signature is turned into a Sigstore bundle and verified against
+// the trusted root: the certificate chains to Fulcio, names the identity and
+// issuer the policy asks for, the transparency log includes it (or a signed
+// timestamp vouches for it), and the signature covers the image's digest.
+package sigverify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// ChainguardIdentity and ChainguardIssuer sign Chainguard's public images
+// (cgr.dev/chainguard/*), as Chainguard documents for cosign verify.
+const (
+	ChainguardIdentity = "https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main"
+	ChainguardIssuer   = "https://token.actions.githubusercontent.com"
+)
+
+// Policy says whose signature counts: cosign's identity options.
+type Policy struct {
+	Identity, IdentityRegexp string
+	Issuer, IssuerRegexp     string
+}
+
+// Empty reports a policy that names no identity.
+func (p Policy) Empty() bool { return p == Policy{} }
+
+// For returns the policy for repo: p when it names an identity, else the
+// built-in default for Chainguard's public images; other repositories need
+// an identity named.
+func (p Policy) For(repo name.Repository) (Policy, error) {
+	if !p.Empty() {
+		return p, nil
+	}
+	if repo.RegistryStr() == "cgr.dev" && strings.HasPrefix(repo.RepositoryStr(), "chainguard/") {
+		return Policy{Identity: ChainguardIdentity, Issuer: ChainguardIssuer}, nil
+	}
+	return Policy{}, fmt.Errorf("say which identity signs %s: --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp) (Chainguard organisation images: the identity of your organisation's signing workflow, as chainctl shows it)", repo)
+}
+
+func (p Policy) identity() (verify.CertificateIdentity, error) {
+	if (p.Identity == "" && p.IdentityRegexp == "") || (p.Issuer == "" && p.IssuerRegexp == "") {
+		return verify.CertificateIdentity{}, errors.New("a policy needs an identity and an issuer (exact or regexp)")
+	}
+	return verify.NewShortCertificateIdentity(p.Issuer, p.IssuerRegexp, p.Identity, p.IdentityRegexp)
+}
+
+// Reasons a verification fails, for errors.Is.
+var (
+	ErrUnsigned       = errors.New("no signature")
+	ErrWrongIdentity  = errors.New("wrong identity")
+	ErrWrongIssuer    = errors.New("wrong issuer")
+	ErrBadSignature   = errors.New("bad signature")
+	ErrNotInLog       = errors.New("not in the transparency log")
+	ErrUntrusted      = errors.New("certificate not issued by a trusted authority")
+	ErrOtherImage     = errors.New("signature is for another image")
+	ErrBadSignatureDB = errors.New("malformed signature")
+)
+
+// Result is a successful verification.
+type Result struct {
+	Identity, Issuer string
+	Format           string // "cosign" (.sig tag) or "bundle" (referrers)
+}
+
+// Error says why an image's signatures do not verify.
+type Error struct {
+	Ref    name.Digest
+	Reason error   // one of the Err* reasons
+	Detail []error // per signature
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: %v", e.Ref, e.Reason)
+	if len(e.Detail) > 0 {
+		var ds []string
+		for _, d := range e.Detail {
+			ds = append(ds, d.Error())
+		}
+		s += " (" + strings.Join(ds, "; ") + ")"
+	}
+	return s
+}
+
+// Unwrap matches the reason.
+func (e *Error) Unwrap() error { return e.Reason }
+
+// Verifier checks signatures of images in registries.
+type Verifier struct {
+	Registry *registry.Client
+	Trusted  root.TrustedMaterial
+}
+
+// Verify checks that image digest in repo has a signature that satisfies
+// policy, in either storage format. For an index, the index's own digest
+// is what is signed, as cosign signs it.
+func (v *Verifier) Verify(ctx context.Context, repo name.Repository, digest v1.Hash, policy Policy) (Result, error) {
+	ref := repo.Digest(digest.String())
+	id, err := policy.identity()
+	if err != nil {
+		return Result{}, err
+	}
+	sigs, err := v.signatures(ctx, repo, digest)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(sigs) == 0 {
+		return Result{}, &Error{Ref: ref, Reason: ErrUnsigned}
+	}
+	var details []error
+	for _, s := range sigs {
+		r, err := v.check(s, digest, id)
+		if err == nil {
+			return r, nil
+		}
+		details = append(details, err)
+	}
+	return Result{}, &Error{Ref: ref, Reason: reason(details), Detail: details}
+}
+
+// signature is one signature found, as a bundle, with what it signs.
+type signature struct {
+	format  string
+	bundle  *bundle.Bundle
+	payload []byte // cosign: the simple-signing payload signed; nil for bundles (signed over the digest)
+}
+
+const (
+	bundleArtifactType = "application/vnd.dev.sigstore.bundle"
+	annSignature       = "dev.cosignproject.cosign/signature"
+	annCertificate     = "dev.sigstore.cosign/certificate"
+	annChain           = "dev.sigstore.cosign/chain"
+	annBundle          = "dev.sigstore.cosign/bundle"
+	annTimestamp       = "dev.sigstore.cosign/rfc3161timestamp"
+)
+
+// signatures collects every signature of digest: cosign's .sig tag layers
+// and Sigstore bundles among the referrers.
+func (v *Verifier) signatures(ctx context.Context, repo name.Repository, digest v1.Hash) ([]signature, error) {
+	var out []signature
+	var errs []error
+	tag := repo.Tag(fmt.Sprintf("%s-%s.sig", digest.Algorithm, digest.Hex))
+	if _, body, err := v.Registry.TagManifest(ctx, tag); err == nil {
+		m, err := v1.ParseManifest(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tag, err)
+		}
+		for _, l := range m.Layers {
+			s, err := v.cosign(ctx, repo, l)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, s)
+		}
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		return nil, err
+	}
+	refs, err := v.Registry.Referrers(ctx, repo, digest)
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return nil, err
+	}
+	for _, d := range refs {
+		if !strings.HasPrefix(d.ArtifactType, bundleArtifactType) {
+			continue
+		}
+		m, err := v.Registry.ImageManifest(ctx, repo, d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range m.Layers {
+			b, err := v.Registry.Blob(ctx, repo, l)
+			if err != nil {
+				return nil, err
+			}
+			var bd bundle.Bundle
+			if err := bd.UnmarshalJSON(b); err != nil {
+				errs = append(errs, fmt.Errorf("%w: bundle %s: %v", ErrBadSignatureDB, l.Digest, err))
+				continue
+			}
+			out = append(out, signature{format: "bundle", bundle: &bd})
+		}
+	}
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// rekorBundle is cosign's "dev.sigstore.cosign/bundle" annotation.
+type rekorBundle struct {
+	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
+	Payload              struct {
+		Body           string `json:"body"`
+		IntegratedTime int64  `json:"integratedTime"`
+		LogIndex       int64  `json:"logIndex"`
+		LogID          string `json:"logID"`
+	} `json:"Payload"`
+}
+
+// cosign turns one layer of a .sig tag into a Sigstore bundle (v0.1: an
+// inclusion promise, as cosign's Rekor bundle is).
+func (v *Verifier) cosign(ctx context.Context, repo name.Repository, l v1.Descriptor) (signature, error) {
+	bad := func(what string, err error) (signature, error) {
+		return signature{}, fmt.Errorf("%w: layer %s: %s: %v", ErrBadSignatureDB, l.Digest, what, err)
+	}
+	payload, err := v.Registry.Blob(ctx, repo, l)
+	if err != nil {
+		return signature{}, err
+	}
+	sig, err := base64.StdEncoding.DecodeString(l.Annotations[annSignature])
+	if err != nil || len(sig) == 0 {
+		return bad("signature", err)
+	}
+	certs, err := pemChain(l.Annotations[annCertificate] + l.Annotations[annChain])
+	if err != nil {
+		return bad("certificate", err)
+	}
+	if len(certs) == 0 {
+		return bad("certificate", errors.New("none (key-based signatures need --key)"))
+	}
+	sum := sha256.Sum256(payload)
+	pb := &protobundle.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content: &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{Certificates: certs}},
+		},
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: sum[:]},
+			Signature:     sig,
+		}},
+	}
+	if raw := l.Annotations[annBundle]; raw != "" {
+		var rb rekorBundle
+		if err := json.Unmarshal([]byte(raw), &rb); err != nil {
+			return bad("Rekor bundle", err)
+		}
+		body, err := base64.StdEncoding.DecodeString(rb.Payload.Body)
+		if err != nil {
+			return bad("Rekor entry", err)
+		}
+		logID, err := hex.DecodeString(rb.Payload.LogID)
+		if err != nil {
+			return bad("Rekor log ID", err)
+		}
+		var kind struct {
+			Kind       string `json:"kind"`
+			APIVersion string `json:"apiVersion"`
+		}
+		_ = json.Unmarshal(body, &kind)
+		pb.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{{
+			LogIndex:          rb.Payload.LogIndex,
+			LogId:             &protocommon.LogId{KeyId: logID},
+			KindVersion:       &protorekor.KindVersion{Kind: kind.Kind, Version: kind.APIVersion},
+			IntegratedTime:    rb.Payload.IntegratedTime,
+			InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: rb.SignedEntryTimestamp},
+			CanonicalizedBody: body,
+		}}
+	}
+	if raw := l.Annotations[annTimestamp]; raw != "" {
+		var ts struct {
+			SignedRFC3161Timestamp []byte `json:"SignedRFC3161Timestamp"`
+		}
+		if err := json.Unmarshal([]byte(raw), &ts); err == nil && len(ts.SignedRFC3161Timestamp) > 0 {
+			pb.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{
+				Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts.SignedRFC3161Timestamp}},
+			}
+		}
+	}
+	b, err := bundle.NewBundle(pb)
+	if err != nil {
+		return bad("bundle", err)
+	}
+	return signature{format: "cosign", bundle: b, payload: payload}, nil
+}
+
+func pemChain(s string) ([]*protocommon.X509Certificate, error) {
+	var out []*protocommon.X509Certificate
+	rest := []byte(s)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("PEM block %q", block.Type)
+		}
+		out = append(out, &protocommon.X509Certificate{RawBytes: block.Bytes})
+	}
+	return out, nil
+}
+
+// simpleSigning is cosign's signed payload, naming the image's digest.
+type simpleSigning struct {
+	Critical struct {
+		Image struct {
+			Digest string `json:"docker-manifest-digest"`
+		} `json:"image"`
+	} `json:"critical"`
+}
+
+// check verifies one signature for digest and identity.
+func (v *Verifier) check(s signature, digest v1.Hash, id verify.CertificateIdentity) (Result, error) {
+	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
+	if s.bundle.HasInclusionPromise() || s.bundle.HasInclusionProof() {
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	verifier, err := verify.NewVerifier(v.Trusted, opts...)
+	if err != nil {
+		return Result{}, err
+	}
+	var artifact verify.ArtifactPolicyOption
+	if s.payload != nil {
+		var ss simpleSigning
+		if err := json.Unmarshal(s.payload, &ss); err != nil {
+			return Result{}, fmt.Errorf("%w: payload: %v", ErrBadSignatureDB, err)
+		}
+		if ss.Critical.Image.Digest != digest.String() {
+			return Result{}, fmt.Errorf("%w: it names %s", ErrOtherImage, ss.Critical.Image.Digest)
+		}
+		artifact = verify.WithArtifact(bytes.NewReader(s.payload))
+	} else {
+		raw, err := hex.DecodeString(digest.Hex)
+		if err != nil {
+			return Result{}, err
+		}
+		artifact = verify.WithArtifactDigest(digest.Algorithm, raw)
+	}
+	res, err := verifier.Verify(s.bundle, verify.NewPolicy(artifact, verify.WithCertificateIdentity(id)))
+	if err != nil {
+		if !v.chainsToTrustedCA(s.bundle) {
+			return Result{}, fmt.Errorf("%w: %v", ErrUntrusted, err)
+		}
+		return Result{}, classify(err)
+	}
+	r := Result{Format: s.format}
+	if res.Signature != nil && res.Signature.Certificate != nil {
+		r.Identity = res.Signature.Certificate.SubjectAlternativeName
+		r.Issuer = res.Signature.Certificate.Issuer
+	}
+	return r, nil
+}
+
+// chainsToTrustedCA reports whether the signing certificate was issued by
+// a trusted Fulcio (at any time in its validity), to tell an untrusted root
+// from the failures that follow from it.
+func (v *Verifier) chainsToTrustedCA(b *bundle.Bundle) bool {
+	vc, err := b.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return true // key-based or malformed: let the verifier's error speak
+	}
+	cert := vc.Certificate()
+	for _, ca := range v.Trusted.FulcioCertificateAuthorities() {
+		if _, err := ca.Verify(cert, cert.NotBefore.Add(time.Second)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	sanMismatch    = regexp.MustCompile(`(?i)subject alternative name|SAN`)
+	issuerMismatch = regexp.MustCompile(`(?i)issuer`)
+)
+
+// classify names sigstore-go's failure as one of the reasons.
+func classify(err error) error {
+	msg := err.Error()
+	var reason error
+	switch {
+	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "no matching CertificateIdentity"):
+		reason = ErrWrongIdentity
+		if issuerMismatch.MatchString(msg) && !sanMismatch.MatchString(msg) {
+			reason = ErrWrongIssuer
+		}
+	case strings.Contains(msg, "transparency log") || strings.Contains(msg, "tlog") || strings.Contains(msg, "inclusion"):
+		reason = ErrNotInLog
+	case strings.Contains(msg, "certificate") && (strings.Contains(msg, "chain") || strings.Contains(msg, "x509") || strings.Contains(msg, "authority")):
+		reason = ErrUntrusted
+	case strings.Contains(msg, "timestamp"):
+		reason = ErrNotInLog
+	default:
+		reason = ErrBadSignature
+	}
+	return fmt.Errorf("%w: %v", reason, err)
+}
+
+// reason is the most telling reason among several signatures' failures.
+func reason(errs []error) error {
+	for _, r := range []error{ErrWrongIdentity, ErrWrongIssuer, ErrOtherImage, ErrBadSignature, ErrNotInLog, ErrUntrusted, ErrBadSignatureDB} {
+		for _, e := range errs {
+			if errors.Is(e, r) {
+				return r
+			}
+		}
+	}
+	return ErrBadSignature
+}

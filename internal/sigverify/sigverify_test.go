@@ -1,0 +1,90 @@
+package sigverify_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
+	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+const (
+	identity = "https://github.com/acme/images/.github/workflows/release.yaml@refs/heads/main"
+	issuer   = "https://token.actions.githubusercontent.com"
+)
+
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func TestVerify(t *testing.T) {
+	s := registrytest.New(t)
+	sig := registrytest.NewSigstore(t)
+	other := registrytest.NewSigstore(t)
+	push := func(repo string) v1.Hash { return s.Push(t, repo, "latest", t0).Digest }
+	good := sigverify.Policy{Identity: identity, Issuer: issuer}
+	cases := []struct {
+		name    string
+		setup   func(repo string, d v1.Hash)
+		trusted root.TrustedMaterial
+		policy  sigverify.Policy
+		want    error // nil: verifies
+		format  string
+	}{
+		{"cosign .sig tag", func(r string, d v1.Hash) { s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{}) }, sig.VS, good, nil, "cosign"},
+		{"bundle through referrers", func(r string, d v1.Hash) { s.SignBundle(t, sig, r, d, identity, issuer) }, sig.VS, good, nil, "bundle"},
+		{"identity by regexp", func(r string, d v1.Hash) { s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{}) }, sig.VS,
+			sigverify.Policy{IdentityRegexp: `^https://github\.com/acme/`, IssuerRegexp: `^https://token\.actions\.`}, nil, "cosign"},
+		{"unsigned", func(string, v1.Hash) {}, sig.VS, good, sigverify.ErrUnsigned, ""},
+		{"wrong identity", func(r string, d v1.Hash) {
+			s.SignCosign(t, sig, r, d, "https://github.com/evil/x/.github/workflows/r.yaml@refs/heads/main", issuer, registrytest.SignOptions{})
+		}, sig.VS, good, sigverify.ErrWrongIdentity, ""},
+		{"wrong issuer", func(r string, d v1.Hash) { s.SignBundle(t, sig, r, d, identity, "https://accounts.example.com") }, sig.VS, good, sigverify.ErrWrongIssuer, ""},
+		{"signature over another digest", func(r string, d v1.Hash) {
+			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{OverDigest: v1.Hash{Algorithm: "sha256", Hex: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}})
+		}, sig.VS, good, sigverify.ErrOtherImage, ""},
+		{"no log entry nor timestamp", func(r string, d v1.Hash) {
+			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{NoLog: true})
+		}, sig.VS, good, sigverify.ErrNotInLog, ""},
+		{"untrusted root", func(r string, d v1.Hash) { s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{}) }, other.VS, good, sigverify.ErrUntrusted, ""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := "acme/img" + string(rune('a'+i))
+			d := push(repo)
+			tc.setup(repo, d)
+			r, _ := name.NewRepository(s.Ref(repo, ""))
+			v := &sigverify.Verifier{Registry: registry.New(registry.Options{Cache: cache.New(t.TempDir(), 0), Transport: registrytest.LoopbackTransport()}), Trusted: tc.trusted}
+			res, err := v.Verify(context.Background(), r, d, tc.policy)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("verify: %v", err)
+				}
+				if res.Format != tc.format || res.Identity != identity || res.Issuer != issuer {
+					t.Errorf("result %+v", res)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultPolicy(t *testing.T) {
+	cg, _ := name.NewRepository("cgr.dev/chainguard/nginx")
+	p, err := sigverify.Policy{}.For(cg)
+	if err != nil || p.Identity != sigverify.ChainguardIdentity || p.Issuer != sigverify.ChainguardIssuer {
+		t.Errorf("chainguard default = %+v, %v", p, err)
+	}
+	org, _ := name.NewRepository("cgr.dev/acme.com/nginx")
+	if _, err := (sigverify.Policy{}).For(org); err == nil {
+		t.Error("an organisation repository got a default identity")
+	}
+}
