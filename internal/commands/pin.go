@@ -46,6 +46,8 @@ type pinOptions struct {
 	changed     func(flag string) bool // the flags given on the command line
 	sources     map[string]string      // where each policy value came from
 
+	verify verifyOptions
+
 	outdated   bool
 	staleAfter string
 	exitCode   bool
@@ -104,6 +106,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.Lookup("only-if-changed").NoOptDefVal = policy.ChangedPackages
 	flags.StringArrayVar(&opts.fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.cooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
+	addVerifyFlags(flags, &opts.verify)
 	flags.BoolVar(&opts.skipUnknown, "skip-unknown", false, "Pass over named YAML and JSON files that are no kind cgpin knows, instead of failing (for hooks)")
 	flags.BoolVar(&opts.showConfig, "show-config", false, "Print the effective policy (flags, "+policy.FileName+", defaults) and where each value came from")
 	flags.BoolVar(&opts.outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
@@ -150,9 +153,16 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	if opts.outdated {
 		return runOutdated(ctx, dockerCLI, d, resolver, files, opts)
 	}
+	iv, err := d.verifier(opts.verify)
+	if err != nil {
+		return err
+	}
 	report := output.PinReport{Mode: opts.mode(), Update: opts.update}
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
 		popts := pin.Options{Update: opts.update, Jobs: opts.jobs, Ignore: opts.ignore, PinsOnly: len(opts.fixes) > 0, SkipUnknown: opts.skipUnknown}
+		if iv != nil {
+			popts.Verify, popts.VerifyPinned = iv, opts.check
+		}
 		if opts.needsChooser(resolver) {
 			popts.Chooser = &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Upstream: resolver.Upstream,
 				Diff: summaryOptions(resolver.Platform), Platform: resolver.Platform, OnlyIfChanged: opts.onlyIfChanged,
@@ -375,6 +385,18 @@ func (opts *pinOptions) applyPolicyFile() error {
 			opts.kinds = s.Values
 		case "registry-map":
 			opts.registry.policyMirrors, opts.registry.policyMirrorsSource = s.Values, fmt.Sprintf("%s:%d", path, s.Line)
+		case "verify":
+			opts.verify.verify, _ = strconv.ParseBool(v)
+		case "certificate-identity":
+			opts.verify.identity = v
+		case "certificate-identity-regexp":
+			opts.verify.identityRegexp = v
+		case "certificate-oidc-issuer":
+			opts.verify.issuer = v
+		case "certificate-oidc-issuer-regexp":
+			opts.verify.issuerRegexp = v
+		case "trusted-root":
+			opts.verify.trustedRoot = v
 		}
 		opts.sources[key] = fmt.Sprintf("%s:%d", path, s.Line)
 	}
@@ -394,6 +416,9 @@ func (opts *pinOptions) policyValues() []output.PolicyValue {
 		"max-age": opts.maxAge, "max-behind": strconv.Itoa(opts.maxBehind), "only-if-changed": opts.onlyIfChanged,
 		"platform": opts.platform, "stale-after": opts.staleAfter, "update": strconv.FormatBool(opts.update),
 		"registry-map": strings.Join(append(append([]string{}, opts.registry.policyMirrors...), opts.registry.mirrors...), ", "),
+		"verify":       strconv.FormatBool(opts.verify.verify), "certificate-identity": opts.verify.identity,
+		"certificate-identity-regexp": opts.verify.identityRegexp, "certificate-oidc-issuer": opts.verify.issuer,
+		"certificate-oidc-issuer-regexp": opts.verify.issuerRegexp, "trusted-root": opts.verify.trustedRoot,
 	}
 	var out []output.PolicyValue
 	for _, key := range policy.Keys() {

@@ -43,6 +43,17 @@ type Options struct {
 	// SkipUnknown passes over named files of no known kind instead of
 	// failing (hooks are handed every YAML file).
 	SkipUnknown bool
+	// Verify, when set, checks the signature of every digest about to be
+	// pinned; one that does not verify fails the run, and nothing is
+	// written. With VerifyPinned, existing pins that stay are checked too
+	// (--check --verify).
+	Verify       Verifier
+	VerifyPinned bool
+}
+
+// Verifier checks an image digest's signature.
+type Verifier interface {
+	Verify(ctx context.Context, repo name.Repository, digest v1.Hash) error
 }
 
 // Chooser decides, for a reference already pinned, whether to move it to
@@ -137,6 +148,7 @@ type FilePlan struct {
 type Plan struct {
 	Files []*FilePlan
 	Notes []Note
+	kept  []Reference // pins left as they are
 	// Resolved counts distinct references resolved.
 	Resolved int
 }
@@ -253,6 +265,11 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 		t.file.Changes = append(t.file.Changes, Change{File: t.file.Path, FileKind: t.file.Kind, Line: t.found.Line,
 			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform, Why: why})
 	}
+	if opts.Verify != nil {
+		if errs := p.verify(ctx, opts, todo); len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
 	for _, f := range p.Files {
 		f.New = f.Old
 		if len(edits[f]) == 0 {
@@ -325,6 +342,7 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 				p.Notes = append(p.Notes, Note{File: src.Path, Line: f.Line, Ref: f.Text, Reason: "not pinned: --fixes moves existing pins only"})
 			case f.Image.Pinned() && !opts.Update:
 				// already pinned; --update moves it
+				p.kept = append(p.kept, Reference{File: src.Path, FileKind: fp.Kind, Found: f})
 			case f.Image.Pinned() && f.Image.Tag == "":
 				p.Notes = append(p.Notes, Note{File: src.Path, Line: f.Line, Ref: f.Text, Reason: "pinned by digest without a tag: nothing to follow"})
 			default:
@@ -379,6 +397,63 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// verify checks the signature of every digest the plan pins (and, with
+// VerifyPinned, of every pin that stays), each distinct image once,
+// concurrently; every failure names its reference.
+func (p *Plan) verify(ctx context.Context, opts Options, todo []pending) []error {
+	type use struct {
+		file, text string
+		line       int
+		kept       bool
+	}
+	type key struct {
+		repo   string
+		digest v1.Hash
+	}
+	uses := map[key][]use{}
+	repos := map[key]name.Repository{}
+	var keys []key
+	add := func(repo name.Repository, d v1.Hash, u use) {
+		k := key{repo.Name(), d}
+		if _, ok := uses[k]; !ok {
+			keys, repos[k] = append(keys, k), repo
+		}
+		uses[k] = append(uses[k], u)
+	}
+	for _, c := range p.Changes() {
+		add(c.Image.Repo, c.Digest, use{c.File, c.Old, c.Line, false})
+	}
+	if opts.VerifyPinned {
+		for _, r := range p.kept {
+			add(r.Found.Image.Repo, r.Found.Image.Digest, use{r.File, r.Found.Text, r.Found.Line, true})
+		}
+	}
+	results := make([]error, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	for i, k := range keys {
+		g.Go(func() error {
+			results[i] = opts.Verify.Verify(gctx, repos[k], k.digest)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var errs []error
+	for i, k := range keys {
+		if results[i] == nil {
+			continue
+		}
+		for _, u := range uses[k] {
+			what := "not pinned to %s: %w"
+			if u.kept {
+				what = "the pinned build %s does not verify: %w"
+			}
+			errs = append(errs, &LocatedError{File: u.file, Line: u.line, Ref: u.text, Err: fmt.Errorf(what, k.digest, results[i])})
+		}
+	}
+	return errs
 }
 
 // pinKey is one distinct pin: a tag and the build it is pinned to.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,8 @@ var keyKinds = map[string]string{
 	"max-behind": "int", "jobs": "int",
 	"only-if-changed": "choice", "platform": "platform",
 	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list",
+	"verify": "bool", "certificate-identity": "string", "certificate-identity-regexp": "regexp",
+	"certificate-oidc-issuer": "string", "certificate-oidc-issuer-regexp": "regexp", "trusted-root": "string",
 }
 
 // Keys lists the keys a policy file takes, sorted.
@@ -179,10 +182,12 @@ func check(kind string, s Setting) error {
 			}
 		case "kinds":
 			_, err = pin.ParseKinds([]string{val})
-		case "list":
+		case "list", "string":
 			if strings.TrimSpace(val) == "" {
 				err = errors.New("empty value")
 			}
+		case "regexp":
+			_, err = regexp.Compile(val)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %q: %w", s.Key, val, err)

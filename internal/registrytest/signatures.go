@@ -45,7 +45,20 @@ func NewSigstore(tb testing.TB) *Sigstore {
 // --trusted-root reads it.
 func (s *Sigstore) TrustedRootJSON(tb testing.TB) []byte {
 	tb.Helper()
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.VS.FulcioCertificateAuthorities(), s.VS.CTLogs(), s.VS.TimestampingAuthorities(), s.VS.RekorLogs())
+	// The virtual Sigstore keeps log IDs as hex text; a trusted_root.json
+	// holds the binary IDs the log entries name.
+	binaryIDs := func(logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
+		out := map[string]*root.TransparencyLog{}
+		for k, l := range logs {
+			c := *l
+			if id, err := hex.DecodeString(string(l.ID)); err == nil {
+				c.ID, k = id, hex.EncodeToString(id)
+			}
+			out[k] = &c
+		}
+		return out
+	}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.VS.FulcioCertificateAuthorities(), binaryIDs(s.VS.CTLogs()), s.VS.TimestampingAuthorities(), binaryIDs(s.VS.RekorLogs()))
 	if err != nil {
 		tb.Fatal(err)
 	}

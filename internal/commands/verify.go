@@ -1,0 +1,108 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/spf13/pflag"
+)
+
+// verifyOptions are the signature flags, named as cosign names them.
+type verifyOptions struct {
+	verify         bool
+	identity       string
+	identityRegexp string
+	issuer         string
+	issuerRegexp   string
+	trustedRoot    string
+}
+
+func addVerifyFlags(flags *pflag.FlagSet, opts *verifyOptions) {
+	flags.BoolVar(&opts.verify, "verify", false, "Check Sigstore signatures (cgr.dev/chainguard: Chainguard's release identity by default)")
+	flags.StringVar(&opts.identity, "certificate-identity", "", "With --verify, the signer's identity (the certificate's subject alternative name)")
+	flags.StringVar(&opts.identityRegexp, "certificate-identity-regexp", "", "With --verify, a regular expression for the signer's identity")
+	flags.StringVar(&opts.issuer, "certificate-oidc-issuer", "", "With --verify, the identity's OIDC issuer")
+	flags.StringVar(&opts.issuerRegexp, "certificate-oidc-issuer-regexp", "", "With --verify, a regular expression for the OIDC issuer")
+	flags.StringVar(&opts.trustedRoot, "trusted-root", "", "With --verify, a Sigstore trusted_root.json (default: the public-good root through TUF, cached)")
+}
+
+// imageVerifier checks images against the run's policy; a mirror's images
+// are checked upstream when the mirror has no signatures.
+type imageVerifier struct {
+	v       *sigverify.Verifier
+	policy  sigverify.Policy
+	mirrors func(name.Repository) (name.Repository, bool)
+}
+
+// Verify implements pin.Verifier.
+func (iv *imageVerifier) Verify(ctx context.Context, repo name.Repository, digest v1.Hash) error {
+	_, err := iv.Check(ctx, repo, digest)
+	return err
+}
+
+// Check verifies digest, returning who signed it.
+func (iv *imageVerifier) Check(ctx context.Context, repo name.Repository, digest v1.Hash) (sigverify.Result, error) {
+	policyRepo := repo
+	up, mirrored := iv.mirrors(repo)
+	if mirrored {
+		policyRepo = up
+	}
+	policy, err := iv.policy.For(policyRepo)
+	if err != nil {
+		return sigverify.Result{}, err
+	}
+	r, err := iv.v.Verify(ctx, repo, digest, policy)
+	if mirrored && errors.Is(err, sigverify.ErrUnsigned) {
+		r, err = iv.v.Verify(ctx, up, digest, policy) // many caches copy no .sig tags
+	}
+	return r, err
+}
+
+// verifier builds the run's signature checker, or nil without --verify.
+func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
+	if !opts.verify {
+		if opts.identity+opts.identityRegexp+opts.issuer+opts.issuerRegexp+opts.trustedRoot != "" {
+			return nil, errors.New("the certificate and trusted-root flags go with --verify")
+		}
+		return nil, nil
+	}
+	trusted, err := trustedMaterial(opts.trustedRoot, d.cache.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return &imageVerifier{
+		v: &sigverify.Verifier{Registry: d.client, Trusted: trusted},
+		policy: sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp,
+			Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp},
+		mirrors: d.mirrors.Upstream,
+	}, nil
+}
+
+// trustedMaterial is --trusted-root, else Sigstore's public-good root
+// through TUF (sigstore-go's embedded root, cached beside the plugin's
+// cache and refreshed as its metadata says; works offline once cached).
+func trustedMaterial(path, cacheDir string) (root.TrustedMaterial, error) {
+	if path != "" {
+		tr, err := root.NewTrustedRootFromPath(path)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-root: %w", err)
+		}
+		return tr, nil
+	}
+	opts := tuf.DefaultOptions()
+	if cacheDir != "" {
+		opts = opts.WithCachePath(filepath.Join(cacheDir, "tuf"))
+	}
+	tr, err := root.FetchTrustedRootWithOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("the Sigstore trusted root (TUF): %w (pass --trusted-root FILE when offline)", err)
+	}
+	return tr, nil
+}
