@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -215,7 +216,8 @@ func TestPolicyFile(t *testing.T) {
 	assert.NilError(t, run(pinOptions{showConfig: true, cooldown: "1d"}, "cooldown"))
 	cfg := out.String()
 	policyFile := filepath.Join(repo, ".cgpin.yaml")
-	for _, want := range []string{"cooldown         1d", "--cooldown", "cooldown-strict  true", policyFile + ":4", "kinds            compose, dockerfile", policyFile + ":7", "stale-after", "default"} {
+	cfg = regexp.MustCompile(` +`).ReplaceAllString(cfg, " ")
+	for _, want := range []string{"cooldown 1d --cooldown", "cooldown-strict true " + policyFile + ":4", "kinds compose, dockerfile " + policyFile + ":7", "stale-after", "default"} {
 		assert.Assert(t, strings.Contains(cfg, want), "%q not in\n%s", want, cfg)
 	}
 	// Unknown keys and bad values name the file and line.
