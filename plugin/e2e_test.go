@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -594,7 +595,7 @@ func TestUpdatePoliciesThroughDocker(t *testing.T) {
 		t.Errorf("--outdated = %q", r.stdout)
 	}
 	r = d.run("", env, "cgpin", "--show-config", dir).ok(t)
-	if !strings.Contains(r.stdout, "only-if-changed  vulns") || !strings.Contains(r.stdout, ".cgpin.yaml:1") {
+	if !regexp.MustCompile(`only-if-changed +vulns +\S*\.cgpin\.yaml:1`).MatchString(r.stdout) {
 		t.Errorf("--show-config:\n%s", r.stdout)
 	}
 	// --at the no-op rebuild: vulns policy holds; the current build moves.

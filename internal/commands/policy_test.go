@@ -223,7 +223,7 @@ func TestPolicyFile(t *testing.T) {
 	// Unknown keys and bad values name the file and line.
 	write(filepath.Join(repo, ".cgpin.yaml"), "cooldown: soon\nfrobnicate: 1\nkinds: [helm, terraform]\nplatform: arm64\n")
 	err := run(pinOptions{})
-	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: cooldown,", policyFile + ":3: kinds: \"terraform\"", policyFile + ":4: platform"} {
+	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: certificate-identity,", policyFile + ":3: kinds: \"terraform\"", policyFile + ":4: platform"} {
 		assert.ErrorContains(t, err, want)
 	}
 }
