@@ -8,11 +8,13 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
+	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/formatter"
 	flagsHelper "github.com/docker/cli/cli/flags"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -27,6 +29,7 @@ type historyOptions struct {
 	platforms bool
 	platform  string
 	changes   bool
+	verify    verifyOptions
 	registry  registryOptions
 	now       func() time.Time
 }
@@ -62,6 +65,7 @@ config.json); the tag defaults to "latest".`,
 	flags.StringVar(&opts.until, "until", "", "Show builds up to a time (same forms as --since)")
 	flags.BoolVar(&opts.platforms, "platforms", false, "Show each build's per-platform digests and sizes")
 	flags.StringVar(&opts.platform, "platform", "", `Show only this platform's digest, "os/arch[/variant]" (implies --platforms)`)
+	addVerifyFlags(flags, &opts.verify)
 	flags.BoolVar(&opts.changes, "changes", false, "Summarise what changed from the build before: packages, fixed CVEs (as cgdiff)")
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms(dockerCLI))
@@ -93,13 +97,25 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	if mirrored {
 		req.Upstream = &up
 	}
+	iv, err := d.verifier(opts.verify)
+	if err != nil {
+		return err
+	}
 	var builds *history.Builds
 	var changes []imagediff.Explanation
+	var signatures []sigverify.Outcome
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
-		if builds, err = d.history().Builds(ctx, tag, req); err != nil || !opts.changes || builds.Unsupported != nil {
+		if builds, err = d.history().Builds(ctx, tag, req); err != nil || builds.Unsupported != nil {
 			return err
 		}
-		changes, err = d.differ(nil).Changelog(ctx, tag.Context(), builds.All, len(builds.Entries), summaryOptions(req.Platform))
+		if iv != nil {
+			if signatures, err = iv.CheckAll(ctx, tag.Context(), digests(builds.Entries), 8); err != nil {
+				return err
+			}
+		}
+		if opts.changes {
+			changes, err = d.differ(nil).Changelog(ctx, tag.Context(), builds.All, len(builds.Entries), summaryOptions(req.Platform))
+		}
 		return err
 	})
 	if err != nil {
@@ -109,7 +125,7 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		fmt.Fprintf(dockerCLI.Err(), "History of %s from its upstream %s\n", tag, up)
 	}
 	platforms := opts.platforms && builds.Unsupported == nil
-	table, quiet := output.HistoryFormats(opts.changes, platforms, req.Platform != nil && platforms)
+	table, quiet := output.HistoryFormats(opts.changes, platforms, req.Platform != nil && platforms, signatures != nil)
 	if err := output.WriteHistory(output.HistoryContext{
 		Context: formatter.Context{
 			Output: dockerCLI.Out(),
@@ -117,7 +133,7 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 			Trunc:  !opts.noTrunc && !opts.quiet,
 		},
 		Image: tag.Context().String(), Tag: tag.TagStr(), Platforms: platforms, Now: now(), Changes: changes,
-		Upstream: upstreamName(up, mirrored),
+		Upstream: upstreamName(up, mirrored), Signatures: signatures,
 	}, builds.Entries); err != nil {
 		return err
 	}
@@ -125,6 +141,14 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 		return builds.Unsupported
 	}
 	return nil
+}
+
+func digests(entries []history.Entry) []v1.Hash {
+	out := make([]v1.Hash, len(entries))
+	for i, e := range entries {
+		out[i] = e.Digest
+	}
+	return out
 }
 
 // upstreamName is the upstream repository's name, "" when not mirrored.

@@ -65,6 +65,20 @@ func (iv *imageVerifier) Check(ctx context.Context, repo name.Repository, digest
 	return r, err
 }
 
+// CheckAll verifies builds of repo concurrently, in order.
+func (iv *imageVerifier) CheckAll(ctx context.Context, repo name.Repository, digests []v1.Hash, jobs int) ([]sigverify.Outcome, error) {
+	policyRepo := repo
+	if up, ok := iv.mirrors(repo); ok {
+		policyRepo = up
+	}
+	policy, err := iv.policy.For(policyRepo)
+	if err != nil {
+		return nil, err
+	}
+	out := iv.v.Many(ctx, repo, digests, policy, jobs)
+	return out, ctx.Err()
+}
+
 // verifier builds the run's signature checker, or nil without --verify.
 func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 	if !opts.verify {
@@ -77,8 +91,12 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	trustKey := "public-good"
+	if opts.trustedRoot != "" {
+		trustKey, _ = filepath.Abs(opts.trustedRoot)
+	}
 	return &imageVerifier{
-		v: &sigverify.Verifier{Registry: d.client, Trusted: trusted},
+		v: &sigverify.Verifier{Registry: d.client, Trusted: trusted, Cache: d.cache, TrustKey: trustKey},
 		policy: sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp,
 			Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp},
 		mirrors: d.mirrors.Upstream,

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	"gotest.tools/v3/assert"
@@ -65,4 +66,29 @@ func TestPinVerify(t *testing.T) {
 	assert.ErrorContains(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, verify: verifyOptions{identity: signer}}), "go with --verify")
 	// An organisation repository without an identity: say which.
 	assert.ErrorContains(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, verify: verifyOptions{verify: true, trustedRoot: root}}), "say which identity signs")
+}
+
+func TestHistoryVerify(t *testing.T) {
+	s := registrytest.New(t)
+	sig := registrytest.NewSigstore(t)
+	b1 := s.Push(t, "acme/app", "latest", now.Add(-3*3600e9))
+	b2 := s.Push(t, "acme/app", "latest", now.Add(-2*3600e9))
+	s.Push(t, "acme/app", "latest", now.Add(-1*3600e9))
+	s.SignCosign(t, sig, "acme/app", b1.Digest, signer, ghOIDC, registrytest.SignOptions{})
+	s.SignBundle(t, sig, "acme/app", b2.Digest, signer, ghOIDC)
+	root := filepath.Join(t.TempDir(), "trusted_root.json")
+	assert.NilError(t, os.WriteFile(root, sig.TrustedRootJSON(t), 0o644))
+	cli, out, _ := newTestCLI(t, `{}`)
+	opts := historyOptions{image: s.Ref("acme/app", "latest"), format: "{{.Signature}}", now: func() time.Time { return now },
+		verify: verifyOptions{verify: true, identity: signer, issuer: ghOIDC, trustedRoot: root}}
+	assert.NilError(t, runHistory(context.Background(), cli, opts))
+	assert.Equal(t, out.String(), "no signature\nverified\nverified\n")
+	out.Reset()
+	opts.format = "json"
+	assert.NilError(t, runHistory(context.Background(), cli, opts))
+	assert.Assert(t, strings.Contains(out.String(), `"Signature":{"Verified":true,"Identity":"`+signer+`","Issuer":"`+ghOIDC+`","Format":"bundle"}`), out.String())
+	out.Reset()
+	opts.format = ""
+	assert.NilError(t, runHistory(context.Background(), cli, opts))
+	assert.Assert(t, strings.HasPrefix(out.String(), "UPDATED") && strings.Contains(strings.Split(out.String(), "\n")[0], "SIGNATURE"), out.String())
 }

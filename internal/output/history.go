@@ -2,12 +2,14 @@ package output
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
 	"github.com/docker/cli/cli/command/formatter"
 )
 
@@ -22,13 +24,16 @@ const (
 // HistoryFormats picks the table and quiet layouts: with --changes a
 // CHANGES column, with platforms a PLATFORMS column; with one platform
 // chosen, -q prints that platform's digests.
-func HistoryFormats(changes, platforms, onePlatform bool) (table, quiet string) {
+func HistoryFormats(changes, platforms, onePlatform, signatures bool) (table, quiet string) {
 	table, quiet = HistoryTableFormat, HistoryQuietFormat
 	switch {
 	case changes:
 		table = HistoryChangesTableFormat
 	case platforms:
 		table = HistoryPlatformsTableFormat
+	}
+	if signatures {
+		table = strings.Replace(table, "\t{{.Digest}}", "\t{{.Digest}}\t{{.Signature}}", 1)
 	}
 	if onePlatform {
 		quiet = "{{.PlatformDigest}}"
@@ -48,6 +53,8 @@ type HistoryContext struct {
 	Changes []imagediff.Explanation
 	// Upstream is the repository that answered for a mirror's history.
 	Upstream string
+	// Signatures are the builds' verifications (--verify), in order.
+	Signatures []sigverify.Outcome
 }
 
 // WriteHistory renders entries (already newest first).
@@ -61,12 +68,16 @@ func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
 		"Platforms":    "PLATFORMS",
 		"Changes":      "CHANGES",
 		"Upstream":     "UPSTREAM",
+		"Signature":    "SIGNATURE",
 	}}}
 	return ctx.Write(header, func(format func(formatter.SubContext) error) error {
 		for i, e := range entries {
 			row := &historyRow{ctx: &ctx, e: e}
 			if i < len(ctx.Changes) {
 				row.change = &ctx.Changes[i]
+			}
+			if i < len(ctx.Signatures) {
+				row.signature = &ctx.Signatures[i]
 			}
 			if err := format(row); err != nil {
 				return err
@@ -78,9 +89,25 @@ func WriteHistory(ctx HistoryContext, entries []history.Entry) error {
 
 type historyRow struct {
 	formatter.HeaderContext
-	ctx    *HistoryContext
-	e      history.Entry
-	change *imagediff.Explanation
+	ctx       *HistoryContext
+	e         history.Entry
+	change    *imagediff.Explanation
+	signature *sigverify.Outcome
+}
+
+// Signature says whether the build's signature verifies (--verify).
+func (r *historyRow) Signature() string {
+	switch {
+	case r.signature == nil:
+		return ""
+	case r.signature.Err == nil:
+		return "verified"
+	}
+	var e *sigverify.Error
+	if errors.As(r.signature.Err, &e) {
+		return e.Reason.Error()
+	}
+	return "error: " + r.signature.Err.Error()
 }
 
 // Image is the repository.
@@ -142,6 +169,12 @@ func (r *historyRow) PlatformDigest() string {
 	return strings.Join(ds, "\n")
 }
 
+type signatureJSON struct {
+	Verified                 bool
+	Identity, Issuer, Format string `json:",omitempty"`
+	Reason, Error            string `json:",omitempty"`
+}
+
 type platformJSON struct {
 	Platform string
 	OS       string
@@ -163,6 +196,7 @@ func (r *historyRow) MarshalJSON() ([]byte, error) {
 		Platforms    *[]platformJSON `json:",omitempty"`
 		Changes      *string         `json:",omitempty"`
 		Upstream     string          `json:",omitempty"`
+		Signature    *signatureJSON  `json:",omitempty"`
 	}{
 		Image: r.ctx.Image, Tag: r.ctx.Tag, Digest: r.e.Digest.String(), Upstream: r.ctx.Upstream,
 		UpdatedAt: r.UpdatedAt(), UpdatedSince: r.UpdatedSince(),
@@ -170,6 +204,14 @@ func (r *historyRow) MarshalJSON() ([]byte, error) {
 	if r.ctx.Changes != nil {
 		c := r.Changes()
 		v.Changes = &c
+	}
+	if r.signature != nil {
+		v.Signature = &signatureJSON{Verified: r.signature.Err == nil, Identity: r.signature.Result.Identity,
+			Issuer: r.signature.Result.Issuer, Format: r.signature.Result.Format}
+		if r.signature.Err != nil {
+			v.Signature.Reason = r.Signature()
+			v.Signature.Error = r.signature.Err.Error()
+		}
 	}
 	if r.ctx.Platforms {
 		ps := []platformJSON{}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,6 +32,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"golang.org/x/sync/errgroup"
 )
 
 // ChainguardIdentity and ChainguardIssuer sign Chainguard's public images
@@ -113,6 +115,34 @@ func (e *Error) Unwrap() error { return e.Reason }
 type Verifier struct {
 	Registry *registry.Client
 	Trusted  root.TrustedMaterial
+	// Cache, when set, keeps successful verifications by digest and policy
+	// (a signed image stays signed; an unsigned one may be signed later, so
+	// failures are not kept).
+	Cache *cache.Cache
+	// TrustKey names the trusted material in cache keys, so a verification
+	// under one root is never reused under another.
+	TrustKey string
+}
+
+// Outcome is one image's verification.
+type Outcome struct {
+	Result Result
+	Err    error
+}
+
+// Many verifies digests of repo concurrently (jobs at a time), in order.
+func (v *Verifier) Many(ctx context.Context, repo name.Repository, digests []v1.Hash, policy Policy, jobs int) []Outcome {
+	out := make([]Outcome, len(digests))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(jobs, 1))
+	for i, d := range digests {
+		g.Go(func() error {
+			out[i].Result, out[i].Err = v.Verify(gctx, repo, d, policy)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
 }
 
 // Verify checks that image digest in repo has a signature that satisfies
@@ -124,6 +154,19 @@ func (v *Verifier) Verify(ctx context.Context, repo name.Repository, digest v1.H
 	if err != nil {
 		return Result{}, err
 	}
+	key := cache.Key(v.TrustKey, digest.String(), policy.Identity, policy.IdentityRegexp, policy.Issuer, policy.IssuerRegexp)
+	var cached Result
+	if v.Cache.GetJSON("signatures", key, &cached) {
+		return cached, nil
+	}
+	r, err := v.verify(ctx, repo, ref, digest, id)
+	if err == nil {
+		_ = v.Cache.PutJSON("signatures", key, r)
+	}
+	return r, err
+}
+
+func (v *Verifier) verify(ctx context.Context, repo name.Repository, ref name.Digest, digest v1.Hash, id verify.CertificateIdentity) (Result, error) {
 	sigs, err := v.signatures(ctx, repo, digest)
 	if err != nil {
 		return Result{}, err
