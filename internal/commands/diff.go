@@ -33,6 +33,7 @@ type diffOptions struct {
 	format   string
 	exitCode bool
 	exitOn   []string
+	verify   verifyOptions
 	registry registryOptions
 }
 
@@ -78,6 +79,7 @@ Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
 	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when anything differs")
 	flags.StringSliceVar(&opts.exitOn, "exit-on", nil, `Exit 1 when these kinds changed: "package", "vulnerability" (introduced), "config"`)
 	addRegistryFlags(flags, &opts.registry)
+	addVerifyFlags(flags, &opts.verify)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -92,10 +94,22 @@ func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error
 	if err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
+	iv, err := d.verifier(opts.verify)
+	if err != nil {
+		return cli.StatusError{StatusCode: exitUsage, Status: err.Error()}
+	}
 	progress := output.NewProgress(d.term, dockerCLI.Err())
+	differ := d.differ(progress)
+	if iv != nil {
+		differ.Inventory.Verify, differ.Inventory.VerifyKey = iv, iv.key()
+		if dopts.Source == inventory.SourceLayers {
+			return cli.StatusError{StatusCode: exitUsage, Status: "--verify checks SBOM attestations: it does not go with --source layers"}
+		}
+		dopts.Source = inventory.SourceSBOM
+	}
 	var r *imagediff.Result
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
-		r, err = d.differ(progress).Diff(ctx, opts.from, opts.to, dopts)
+		r, err = differ.Diff(ctx, opts.from, opts.to, dopts)
 		return err
 	})
 	progress.Done()

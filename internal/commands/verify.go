@@ -65,6 +65,26 @@ func (iv *imageVerifier) Check(ctx context.Context, repo name.Repository, digest
 	return r, err
 }
 
+// VerifyAttestation implements inventory.AttestationVerifier.
+func (iv *imageVerifier) VerifyAttestation(repo name.Repository, image v1.Hash, layer v1.Descriptor, envelope []byte) (string, error) {
+	policyRepo := repo
+	if up, ok := iv.mirrors(repo); ok {
+		policyRepo = up
+	}
+	policy, err := iv.policy.For(policyRepo)
+	if err != nil {
+		return "", err
+	}
+	r, err := iv.v.VerifyAttestation(repo, image, layer, envelope, policy)
+	return r.Identity, err
+}
+
+// key names the policy and trusted material, for cache keys.
+func (iv *imageVerifier) key() string {
+	p := iv.policy
+	return iv.v.TrustKey + "\x00" + p.Identity + "\x00" + p.IdentityRegexp + "\x00" + p.Issuer + "\x00" + p.IssuerRegexp
+}
+
 // CheckAll verifies builds of repo concurrently, in order.
 func (iv *imageVerifier) CheckAll(ctx context.Context, repo name.Repository, digests []v1.Hash, jobs int) ([]sigverify.Outcome, error) {
 	policyRepo := repo

@@ -92,3 +92,49 @@ func TestHistoryVerify(t *testing.T) {
 	assert.NilError(t, runHistory(context.Background(), cli, opts))
 	assert.Assert(t, strings.HasPrefix(out.String(), "UPDATED") && strings.Contains(strings.Split(out.String(), "\n")[0], "SIGNATURE"), out.String())
 }
+
+func TestDiffVerify(t *testing.T) {
+	s := registrytest.New(t)
+	sig := registrytest.NewSigstore(t)
+	layer := func(ver string) registrytest.Layer {
+		return registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": "P:libssl3\nV:" + ver + "\nA:x86_64\no:openssl\n\n"}
+	}
+	spdx := func(ver string) []byte {
+		return []byte(`{"spdxVersion":"SPDX-2.3","packages":[{"SPDXID":"SPDXRef-1","name":"libssl3","versionInfo":"` + ver + `","externalRefs":[{"referenceCategory":"PACKAGE_MANAGER","referenceType":"purl","referenceLocator":"pkg:apk/wolfi/libssl3@` + ver + `?arch=x86_64"}]}]}`)
+	}
+	b1 := s.PushLayers(t, "acme/app", "latest", now.Add(-2*3600e9), "linux/amd64", layer("3.4.0-r0"))
+	b2 := s.PushLayers(t, "acme/app", "latest", now.Add(-1*3600e9), "linux/amd64", layer("3.4.0-r1"))
+	s.AttachSignedSBOM(t, sig, "acme/app", b1, spdx("3.4.0-r0"), signer, ghOIDC, registrytest.AttestOptions{})
+	s.AttachSignedSBOM(t, sig, "acme/app", b2, spdx("3.4.0-r1"), signer, ghOIDC, registrytest.AttestOptions{})
+	root := filepath.Join(t.TempDir(), "trusted_root.json")
+	assert.NilError(t, os.WriteFile(root, sig.TrustedRootJSON(t), 0o644))
+	v := verifyOptions{verify: true, identity: signer, issuer: ghOIDC, trustedRoot: root}
+	from, to := s.Ref("acme/app", "")+"@"+b1.String(), s.Ref("acme/app", "")+"@"+b2.String()
+	diff := func(from, to string, v verifyOptions) (string, error) {
+		cli, out, _ := newTestCLI(t, `{}`)
+		err := runDiff(context.Background(), cli, diffOptions{from: from, to: to, format: "json", source: "auto", vulns: "none", verify: v})
+		return out.String(), err
+	}
+	out, err := diff(from, to, v)
+	assert.NilError(t, err)
+	assert.Assert(t, strings.Count(out, `"sbomVerified": true`) == 2 && strings.Count(out, `"sbomVerifiedBy": "`+signer+`"`) == 2, out)
+
+	// Each failure is an error with --verify, and its own reason.
+	b3 := s.PushLayers(t, "acme/app", "v3", now, "linux/amd64", layer("3.4.0-r2"))
+	s.AttachSignedSBOM(t, sig, "acme/app", b3, spdx("3.4.0-r2"), signer, ghOIDC, registrytest.AttestOptions{Tamper: true})
+	b4 := s.PushLayers(t, "acme/app", "v4", now, "linux/amd64", layer("3.4.0-r3"))
+	s.AttachSignedSBOM(t, sig, "acme/app", b4, spdx("3.4.0-r3"), signer, ghOIDC, registrytest.AttestOptions{Subject: b1})
+	b5 := s.PushLayers(t, "acme/app", "v5", now, "linux/amd64", layer("3.4.0-r4"))
+	s.AttachSignedSBOM(t, sig, "acme/app", b5, spdx("3.4.0-r4"), "https://github.com/evil/x/.github/workflows/r.yaml@refs/heads/main", ghOIDC, registrytest.AttestOptions{})
+	b6 := s.PushLayers(t, "acme/app", "v6", now, "linux/amd64", layer("3.4.0-r5"))
+	s.AttachSBOM(t, "acme/app", b6, spdx("3.4.0-r5")) // unsigned (cosign-style, no certificate)
+	for d, want := range map[string]string{b3.String(): "bad signature", b4.String(): "signature is for another image", b5.String(): "wrong identity", b6.String(): "no signature"} {
+		_, err := diff(from, s.Ref("acme/app", "")+"@"+d, v)
+		assert.ErrorContains(t, err, "SBOM attestation in sha256-")
+		assert.ErrorContains(t, err, want)
+	}
+	// Without --verify the unsigned SBOM is read as before.
+	out, err = diff(from, s.Ref("acme/app", "")+"@"+b6.String(), verifyOptions{})
+	assert.NilError(t, err)
+	assert.Assert(t, strings.Contains(out, `"sbomVerified": false`), out)
+}

@@ -36,8 +36,19 @@ type Fetcher struct {
 	// Mirrors maps pull-through caches to their upstreams: an SBOM a mirror
 	// lacks (many do not copy .att tags or referrers) is read upstream.
 	Mirrors ref.MirrorMap
+	// Verify, when set, checks each SBOM attestation's signature and
+	// subject before it is used (--verify); one that fails is an error, not
+	// a reason to read the layers. VerifyKey names the policy in cache keys.
+	Verify    AttestationVerifier
+	VerifyKey string
 	// Progress, when set, hears what is being downloaded.
 	Progress func(format string, args ...any)
+}
+
+// AttestationVerifier checks an attestation (a DSSE envelope, one layer of
+// an attestation manifest) for image; it returns who signed it.
+type AttestationVerifier interface {
+	VerifyAttestation(repo name.Repository, image v1.Hash, layer v1.Descriptor, envelope []byte) (string, error)
 }
 
 func (f *Fetcher) progress(format string, args ...any) {
@@ -51,6 +62,9 @@ func (f *Fetcher) progress(format string, args ...any) {
 // one, else the layers).
 func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Hash, source string) (*Inventory, error) {
 	key := "v2-" + digest.Hex + "-" + source
+	if f.Verify != nil {
+		key = cache.Key(key, "verified", f.VerifyKey)
+	}
 	var inv Inventory
 	if f.Cache.GetJSON("inventories", key, &inv) {
 		return &inv, nil
@@ -101,7 +115,7 @@ func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.
 	f.progress("looking for the SBOM of %s", digest.String()[:19])
 	_, body, err := f.Registry.TagManifest(ctx, tag)
 	if err == nil {
-		inv, err := f.sbomFromManifest(ctx, repo, tag.TagStr(), body)
+		inv, err := f.sbomFromManifest(ctx, repo, digest, tag.TagStr(), body)
 		if !errors.Is(err, ErrNoInventory) {
 			return inv, err
 		}
@@ -120,7 +134,7 @@ func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.
 		if err != nil {
 			return nil, err
 		}
-		inv, err := f.sbomFromManifest(ctx, repo, "referrer "+d.Digest.String(), body)
+		inv, err := f.sbomFromManifest(ctx, repo, digest, "referrer "+d.Digest.String(), body)
 		if !errors.Is(err, ErrNoInventory) {
 			return inv, err
 		}
@@ -130,7 +144,7 @@ func (f *Fetcher) fromSBOM(ctx context.Context, repo name.Repository, digest v1.
 
 // sbomFromManifest reads the SPDX attestation among an attestation
 // manifest's layers (DSSE envelopes or sigstore bundles).
-func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, where string, body []byte) (*Inventory, error) {
+func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, image v1.Hash, where string, body []byte) (*Inventory, error) {
 	m, err := v1.ParseManifest(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("attestation manifest %s: %w", where, err)
@@ -143,6 +157,12 @@ func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, wh
 		if err != nil {
 			return nil, err
 		}
+		verifiedBy := ""
+		if f.Verify != nil {
+			if verifiedBy, err = f.Verify.VerifyAttestation(repo, image, l, blob); err != nil {
+				return nil, fmt.Errorf("SBOM attestation in %s does not verify: %w", where, err)
+			}
+		}
 		pt, pred, err := ParseAttestation(bytes.NewReader(blob))
 		if err != nil {
 			return nil, fmt.Errorf("attestation %s: %w", l.Digest, err)
@@ -154,7 +174,7 @@ func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, wh
 		if err != nil {
 			return nil, fmt.Errorf("SBOM in %s: %w", l.Digest, err)
 		}
-		inv := &Inventory{Packages: pkgs, Source: SourceSBOM}
+		inv := &Inventory{Packages: pkgs, Source: SourceSBOM, VerifiedBy: verifiedBy}
 		for _, p := range pkgs {
 			if p.Type == "apk" && inv.Distro == "" {
 				inv.Distro = p.Namespace

@@ -38,6 +38,9 @@ type Inventory struct {
 	Distro string
 	// DistroVersion is the os-release VERSION_ID when known ("3.20.3").
 	DistroVersion string
+	// VerifiedBy is the identity whose signature on the SBOM attestation
+	// was verified (--verify), "" when none was checked.
+	VerifiedBy string `json:",omitempty"`
 }
 
 // Sort orders packages by key, then version, for stable output.

@@ -30,6 +30,10 @@ type DiffImage struct {
 	Platform  string `json:"platform"`
 	Size      int64  `json:"size"`
 	Source    string `json:"source"`
+	// SBOMVerified says the SBOM attestation's signature was verified
+	// (--verify), and SBOMVerifiedBy by which identity.
+	SBOMVerified   bool   `json:"sbomVerified"`
+	SBOMVerifiedBy string `json:"sbomVerifiedBy,omitempty"`
 }
 
 // DiffPackages lists package changes.
@@ -115,6 +119,8 @@ func side(img imagediff.Image) DiffImage {
 	d := DiffImage{Reference: img.Ref, Platform: img.Platform.String(), Size: img.Size}
 	if img.Inventory != nil {
 		d.Source = img.Inventory.Source
+		d.SBOMVerifiedBy = img.Inventory.VerifiedBy
+		d.SBOMVerified = d.SBOMVerifiedBy != ""
 	}
 	return d
 }
@@ -159,8 +165,8 @@ var (
 func writeDiffTable(w io.Writer, r *imagediff.Result, term Terminal) error {
 	c := func(a aec.ANSI, s string) string { return term.paint(a, s) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "FROM  %s  (%s, %s, %s)\n", r.From.Ref, r.From.Platform.String(), Size(r.From.Size), r.From.Inventory.Source)
-	fmt.Fprintf(&b, "TO    %s  (%s, %s, %s)\n", r.To.Ref, r.To.Platform.String(), Size(r.To.Size), r.To.Inventory.Source)
+	fmt.Fprintf(&b, "FROM  %s  (%s, %s, %s)\n", r.From.Ref, r.From.Platform.String(), Size(r.From.Size), source(r.From))
+	fmt.Fprintf(&b, "TO    %s  (%s, %s, %s)\n", r.To.Ref, r.To.Platform.String(), Size(r.To.Size), source(r.To))
 	fmt.Fprintf(&b, "Size  %s\n", sizeDelta(r.To.Size-r.From.Size))
 	fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Packages: %d added, %d removed, %d changed", len(r.Added), len(r.Removed), len(r.Changed))))
 	width := 0
@@ -207,6 +213,14 @@ func writeDiffTable(w io.Writer, r *imagediff.Result, term Terminal) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// source is where the packages came from, and who signed the SBOM.
+func source(img imagediff.Image) string {
+	if img.Inventory.VerifiedBy != "" {
+		return img.Inventory.Source + " signed by " + img.Inventory.VerifiedBy
+	}
+	return img.Inventory.Source
 }
 
 func countIDs(fs []vuln.Finding) int {

@@ -1,6 +1,7 @@
 package registrytest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -83,9 +84,14 @@ func (s *Sigstore) logEntry(tb testing.TB, e *ca.TestEntity) *protorekor.Transpa
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var kind struct {
+		Kind       string `json:"kind"`
+		APIVersion string `json:"apiVersion"`
+	}
+	_ = json.Unmarshal(tle.GetCanonicalizedBody(), &kind)
 	return &protorekor.TransparencyLogEntry{
 		LogIndex: tle.GetLogIndex(), LogId: tle.GetLogId(), IntegratedTime: tle.GetIntegratedTime(),
-		KindVersion:       &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.1"},
+		KindVersion:       &protorekor.KindVersion{Kind: kind.Kind, Version: kind.APIVersion},
 		InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: set},
 		CanonicalizedBody: tle.GetCanonicalizedBody(),
 	}
@@ -222,5 +228,78 @@ func (srv *Server) SignBundle(tb testing.TB, s *Sigstore, repo string, d v1.Hash
 	}
 	if err := remote.Write(ref, withSubject, srv.pushOptions()...); err != nil {
 		tb.Fatalf("registrytest: attach bundle: %v", err)
+	}
+}
+
+// AttestOptions vary a signed attestation for negative tests.
+type AttestOptions struct {
+	// Subject names another image in the statement.
+	Subject v1.Hash
+	// Tamper changes the payload after it was signed.
+	Tamper bool
+}
+
+// AttachSignedSBOM attaches an SPDX SBOM to image d as cosign attest does:
+// a DSSE envelope (an in-toto statement about d) signed by the virtual
+// Sigstore, at tag "sha256-<hex>.att", with the certificate, its chain and
+// the Rekor bundle in annotations.
+func (srv *Server) AttachSignedSBOM(tb testing.TB, s *Sigstore, repo string, d v1.Hash, spdx []byte, identity, issuer string, opts AttestOptions) {
+	tb.Helper()
+	subject := d
+	if opts.Subject != (v1.Hash{}) {
+		subject = opts.Subject
+	}
+	st, err := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v0.1",
+		"predicateType": "https://spdx.dev/Document",
+		"subject":       []map[string]any{{"name": srv.Ref(repo, ""), "digest": map[string]string{"sha256": subject.Hex}}},
+		"predicate":     json.RawMessage(spdx),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := s.VS.Attest(identity, issuer, st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sc, _ := e.SignatureContent()
+	env := *sc.EnvelopeContent().RawEnvelope()
+	if opts.Tamper {
+		tampered := bytes.Replace(st, []byte(`"name":"`), []byte(`"name":"tampered-`), 1)
+		env.Payload = base64.StdEncoding.EncodeToString(tampered)
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vc, _ := e.VerificationContent()
+	leaf, _ := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
+	fulcio := s.VS.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	var chain []byte
+	for _, c := range append(fulcio.Intermediates, fulcio.Root) {
+		p, _ := cryptoutils.MarshalCertificateToPEM(c)
+		chain = append(chain, p...)
+	}
+	tle := s.logEntry(tb, e)
+	rb, _ := json.Marshal(map[string]any{
+		"SignedEntryTimestamp": tle.GetInclusionPromise().GetSignedEntryTimestamp(),
+		"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
+			"integratedTime": tle.GetIntegratedTime(), "logIndex": tle.GetLogIndex(), "logID": hex.EncodeToString(tle.GetLogId().GetKeyId())},
+	})
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
+		Layer: static.NewLayer(body, "application/vnd.dsse.envelope.v1+json"),
+		Annotations: map[string]string{"predicateType": "https://spdx.dev/Document", "dev.sigstore.cosign/certificate": string(leaf),
+			"dev.sigstore.cosign/chain": string(chain), "dev.sigstore.cosign/bundle": string(rb)},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.att", d.Hex)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: attest %s: %v", tag, err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -279,43 +280,59 @@ func (v *Verifier) cosign(ctx context.Context, repo name.Repository, l v1.Descri
 	if err != nil || len(sig) == 0 {
 		return bad("signature", err)
 	}
-	certs, err := pemChain(l.Annotations[annCertificate] + l.Annotations[annChain])
+	vm, err := material(l)
 	if err != nil {
-		return bad("certificate", err)
-	}
-	if len(certs) == 0 {
-		return bad("certificate", errors.New("none (key-based signatures need --key)"))
+		return bad("verification material", err)
 	}
 	sum := sha256.Sum256(payload)
 	pb := &protobundle.Bundle{
-		MediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content: &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{Certificates: certs}},
-		},
+		MediaType:            "application/vnd.dev.sigstore.bundle+json;version=0.1",
+		VerificationMaterial: vm,
 		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
 			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: sum[:]},
 			Signature:     sig,
 		}},
 	}
+	b, err := bundle.NewBundle(pb)
+	if err != nil {
+		return bad("bundle", err)
+	}
+	return signature{format: "cosign", bundle: b, payload: payload}, nil
+}
+
+// material is the verification material cosign keeps in a layer's
+// annotations: the certificate and its chain, the Rekor bundle (an entry
+// with its inclusion promise) and any RFC 3161 timestamp.
+func material(l v1.Descriptor) (*protobundle.VerificationMaterial, error) {
+	certs, err := pemChain(l.Annotations[annCertificate] + l.Annotations[annChain])
+	if err != nil {
+		return nil, err
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("no certificate (key-based signatures are not supported)")
+	}
+	vm := &protobundle.VerificationMaterial{
+		Content: &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{Certificates: certs}},
+	}
 	if raw := l.Annotations[annBundle]; raw != "" {
 		var rb rekorBundle
 		if err := json.Unmarshal([]byte(raw), &rb); err != nil {
-			return bad("Rekor bundle", err)
+			return nil, fmt.Errorf("the Rekor bundle: %w", err)
 		}
 		body, err := base64.StdEncoding.DecodeString(rb.Payload.Body)
 		if err != nil {
-			return bad("Rekor entry", err)
+			return nil, fmt.Errorf("the Rekor entry: %w", err)
 		}
 		logID, err := hex.DecodeString(rb.Payload.LogID)
 		if err != nil {
-			return bad("Rekor log ID", err)
+			return nil, fmt.Errorf("the Rekor log ID: %w", err)
 		}
 		var kind struct {
 			Kind       string `json:"kind"`
 			APIVersion string `json:"apiVersion"`
 		}
 		_ = json.Unmarshal(body, &kind)
-		pb.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{{
+		vm.TlogEntries = []*protorekor.TransparencyLogEntry{{
 			LogIndex:          rb.Payload.LogIndex,
 			LogId:             &protocommon.LogId{KeyId: logID},
 			KindVersion:       &protorekor.KindVersion{Kind: kind.Kind, Version: kind.APIVersion},
@@ -329,16 +346,64 @@ func (v *Verifier) cosign(ctx context.Context, repo name.Repository, l v1.Descri
 			SignedRFC3161Timestamp []byte `json:"SignedRFC3161Timestamp"`
 		}
 		if err := json.Unmarshal([]byte(raw), &ts); err == nil && len(ts.SignedRFC3161Timestamp) > 0 {
-			pb.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{
+			vm.TimestampVerificationData = &protobundle.TimestampVerificationData{
 				Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts.SignedRFC3161Timestamp}},
 			}
 		}
 	}
-	b, err := bundle.NewBundle(pb)
+	return vm, nil
+}
+
+// VerifyAttestation checks a DSSE attestation (a layer of cosign's .att
+// tag, its certificate and Rekor bundle in annotations) against policy:
+// the signature, the identity, the log, and that its in-toto subject is
+// the image's digest.
+func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.Descriptor, envelope []byte, policy Policy) (Result, error) {
+	ref := repo.Digest(image.String())
+	id, err := policy.identity()
 	if err != nil {
-		return bad("bundle", err)
+		return Result{}, err
 	}
-	return signature{format: "cosign", bundle: b, payload: payload}, nil
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			KeyID string `json:"keyid"`
+			Sig   string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
+	}
+	payload, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
+	}
+	pe := &protodsse.Envelope{Payload: payload, PayloadType: env.PayloadType}
+	for _, sg := range env.Signatures {
+		raw, err := base64.StdEncoding.DecodeString(sg.Sig)
+		if err != nil {
+			return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
+		}
+		pe.Signatures = append(pe.Signatures, &protodsse.Signature{Sig: raw, Keyid: sg.KeyID})
+	}
+	vm, err := material(l)
+	if err != nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrUnsigned, Detail: []error{err}}
+	}
+	b, err := bundle.NewBundle(&protobundle.Bundle{
+		MediaType:            "application/vnd.dev.sigstore.bundle+json;version=0.1",
+		VerificationMaterial: vm,
+		Content:              &protobundle.Bundle_DsseEnvelope{DsseEnvelope: pe},
+	})
+	if err != nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
+	}
+	r, err := v.check(signature{format: "attestation", bundle: b}, image, id)
+	if err != nil {
+		return Result{}, &Error{Ref: ref, Reason: reason([]error{err}), Detail: []error{err}}
+	}
+	return r, nil
 }
 
 func pemChain(s string) ([]*protocommon.X509Certificate, error) {
@@ -436,6 +501,12 @@ func classify(err error) error {
 	msg := err.Error()
 	var reason error
 	switch {
+	case strings.Contains(msg, "payload hash") && strings.Contains(msg, "does not match"):
+		reason = ErrBadSignature // the content changed after it was signed and logged
+	case strings.Contains(msg, "subject") && strings.Contains(msg, "digest"),
+		strings.Contains(msg, "artifact digest does not match any digest in statement"),
+		strings.Contains(msg, "provided artifact digests do not match"):
+		reason = ErrOtherImage
 	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "no matching CertificateIdentity"):
 		reason = ErrWrongIdentity
 		if issuerMismatch.MatchString(msg) && !sanMismatch.MatchString(msg) {
