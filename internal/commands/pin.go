@@ -397,6 +397,8 @@ func (opts *pinOptions) applyPolicyFile() error {
 			opts.verify.issuerRegexp = v
 		case "trusted-root":
 			opts.verify.trustedRoot = v
+		case "key":
+			opts.verify.key = v
 		}
 		opts.sources[key] = fmt.Sprintf("%s:%d", path, s.Line)
 	}
@@ -418,7 +420,7 @@ func (opts *pinOptions) policyValues() []output.PolicyValue {
 		"registry-map": strings.Join(append(append([]string{}, opts.registry.policyMirrors...), opts.registry.mirrors...), ", "),
 		"verify":       strconv.FormatBool(opts.verify.verify), "certificate-identity": opts.verify.identity,
 		"certificate-identity-regexp": opts.verify.identityRegexp, "certificate-oidc-issuer": opts.verify.issuer,
-		"certificate-oidc-issuer-regexp": opts.verify.issuerRegexp, "trusted-root": opts.verify.trustedRoot,
+		"certificate-oidc-issuer-regexp": opts.verify.issuerRegexp, "trusted-root": opts.verify.trustedRoot, "key": opts.verify.key,
 	}
 	var out []output.PolicyValue
 	for _, key := range policy.Keys() {

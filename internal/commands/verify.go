@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
@@ -11,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/spf13/pflag"
 )
 
@@ -22,6 +24,7 @@ type verifyOptions struct {
 	issuer         string
 	issuerRegexp   string
 	trustedRoot    string
+	key            string
 }
 
 func addVerifyFlags(flags *pflag.FlagSet, opts *verifyOptions) {
@@ -30,6 +33,7 @@ func addVerifyFlags(flags *pflag.FlagSet, opts *verifyOptions) {
 	flags.StringVar(&opts.identityRegexp, "certificate-identity-regexp", "", "With --verify, a regular expression for the signer's identity")
 	flags.StringVar(&opts.issuer, "certificate-oidc-issuer", "", "With --verify, the identity's OIDC issuer")
 	flags.StringVar(&opts.issuerRegexp, "certificate-oidc-issuer-regexp", "", "With --verify, a regular expression for the OIDC issuer")
+	flags.StringVar(&opts.key, "key", "", "With --verify, a PEM public key: check key-based signatures (cosign sign --key) instead of identities")
 	flags.StringVar(&opts.trustedRoot, "trusted-root", "", "With --verify, a Sigstore trusted_root.json (default: the public-good root through TUF, cached)")
 }
 
@@ -82,7 +86,12 @@ func (iv *imageVerifier) VerifyAttestation(repo name.Repository, image v1.Hash, 
 // key names the policy and trusted material, for cache keys.
 func (iv *imageVerifier) key() string {
 	p := iv.policy
-	return iv.v.TrustKey + "\x00" + p.Identity + "\x00" + p.IdentityRegexp + "\x00" + p.Issuer + "\x00" + p.IssuerRegexp
+	k := ""
+	if p.Key != nil {
+		b, _ := cryptoutils.MarshalPublicKeyToPEM(p.Key)
+		k = string(b)
+	}
+	return iv.v.TrustKey + "\x00" + p.Identity + "\x00" + p.IdentityRegexp + "\x00" + p.Issuer + "\x00" + p.IssuerRegexp + "\x00" + k
 }
 
 // CheckAll verifies builds of repo concurrently, in order.
@@ -102,10 +111,23 @@ func (iv *imageVerifier) CheckAll(ctx context.Context, repo name.Repository, dig
 // verifier builds the run's signature checker, or nil without --verify.
 func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 	if !opts.verify {
-		if opts.identity+opts.identityRegexp+opts.issuer+opts.issuerRegexp+opts.trustedRoot != "" {
-			return nil, errors.New("the certificate and trusted-root flags go with --verify")
+		if opts.identity+opts.identityRegexp+opts.issuer+opts.issuerRegexp+opts.trustedRoot+opts.key != "" {
+			return nil, errors.New("the certificate, key and trusted-root flags go with --verify")
 		}
 		return nil, nil
+	}
+	policy := sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp, Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp}
+	if opts.key != "" {
+		if !policy.Empty() {
+			return nil, errors.New("--key checks key-based signatures: it does not go with the certificate flags")
+		}
+		pem, err := os.ReadFile(opts.key)
+		if err != nil {
+			return nil, fmt.Errorf("--key: %w", err)
+		}
+		if policy.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem); err != nil {
+			return nil, fmt.Errorf("--key %s: %w", opts.key, err)
+		}
 	}
 	trusted, err := trustedMaterial(opts.trustedRoot, d.cache.Dir)
 	if err != nil {
@@ -116,9 +138,8 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 		trustKey, _ = filepath.Abs(opts.trustedRoot)
 	}
 	return &imageVerifier{
-		v: &sigverify.Verifier{Registry: d.client, Trusted: trusted, Cache: d.cache, TrustKey: trustKey},
-		policy: sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp,
-			Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp},
+		v:       &sigverify.Verifier{Registry: d.client, Trusted: trusted, Cache: d.cache, TrustKey: trustKey},
+		policy:  policy,
 		mirrors: d.mirrors.Upstream,
 	}, nil
 }

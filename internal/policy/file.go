@@ -44,7 +44,7 @@ var keyKinds = map[string]string{
 	"only-if-changed": "choice", "platform": "platform",
 	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list",
 	"verify": "bool", "certificate-identity": "string", "certificate-identity-regexp": "regexp",
-	"certificate-oidc-issuer": "string", "certificate-oidc-issuer-regexp": "regexp", "trusted-root": "string",
+	"certificate-oidc-issuer": "string", "certificate-oidc-issuer-regexp": "regexp", "trusted-root": "string", "key": "string",
 }
 
 // Keys lists the keys a policy file takes, sorted.

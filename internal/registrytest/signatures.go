@@ -2,11 +2,15 @@ package registrytest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -301,5 +305,57 @@ func (srv *Server) AttachSignedSBOM(tb testing.TB, s *Sigstore, repo string, d v
 	}
 	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
 		tb.Fatalf("registrytest: attest %s: %v", tag, err)
+	}
+}
+
+// SignCosignKey signs image d of repo as `cosign sign --key` does: the
+// simple-signing payload signed with key, logged in the virtual Rekor, no
+// certificate.
+func (srv *Server) SignCosignKey(tb testing.TB, s *Sigstore, repo string, d v1.Hash, key *ecdsa.PrivateKey) {
+	tb.Helper()
+	payload, _ := json.Marshal(map[string]any{
+		"critical": map[string]any{"identity": map[string]string{"docker-reference": srv.Ref(repo, "")},
+			"image": map[string]string{"docker-manifest-digest": d.String()}, "type": "cosign container image signature"},
+		"optional": nil,
+	})
+	sum := sha256.Sum256(payload)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub, err := cryptoutils.MarshalPublicKeyToPEM(key.Public())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": map[string]any{
+		"data":      map[string]any{"hash": map[string]string{"algorithm": "sha256", "value": hex.EncodeToString(sum[:])}},
+		"signature": map[string]any{"content": base64.StdEncoding.EncodeToString(sig), "publicKey": map[string]string{"content": base64.StdEncoding.EncodeToString(pub)}},
+	}})
+	logID, err := s.VS.RekorLogID()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	integrated := time.Now().Unix()
+	set, err := s.VS.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(body), IntegratedTime: integrated, LogIndex: 0, LogID: logID})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rb, _ := json.Marshal(map[string]any{"SignedEntryTimestamp": set,
+		"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": integrated, "logIndex": 0, "logID": logID}})
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
+		Layer: static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
+		Annotations: map[string]string{"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sig),
+			"dev.sigstore.cosign/bundle": string(rb)},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.sig", d.Hex)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
+		tb.Fatalf("registrytest: sign %s: %v", tag, err)
 	}
 }

@@ -11,6 +11,7 @@ package sigverify
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -33,6 +34,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	sigsig "github.com/sigstore/sigstore/pkg/signature"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -47,10 +50,30 @@ const (
 type Policy struct {
 	Identity, IdentityRegexp string
 	Issuer, IssuerRegexp     string
+	// Key, when set, is the public key of key-based signatures (--key):
+	// identities do not apply.
+	Key crypto.PublicKey
 }
 
-// Empty reports a policy that names no identity.
-func (p Policy) Empty() bool { return p == Policy{} }
+// Empty reports a policy that names no identity and no key.
+func (p Policy) Empty() bool {
+	return p.Key == nil && p.Identity == "" && p.IdentityRegexp == "" && p.Issuer == "" && p.IssuerRegexp == ""
+}
+
+// check is a policy made ready: an identity, or a key.
+type check struct {
+	id  verify.CertificateIdentity
+	key sigsig.Verifier
+}
+
+func (p Policy) prepare() (check, error) {
+	if p.Key != nil {
+		v, err := sigsig.LoadVerifier(p.Key, crypto.SHA256)
+		return check{key: v}, err
+	}
+	id, err := p.identity()
+	return check{id: id}, err
+}
 
 // For returns the policy for repo: p when it names an identity, else the
 // built-in default for Chainguard's public images; other repositories need
@@ -151,23 +174,28 @@ func (v *Verifier) Many(ctx context.Context, repo name.Repository, digests []v1.
 // is what is signed, as cosign signs it.
 func (v *Verifier) Verify(ctx context.Context, repo name.Repository, digest v1.Hash, policy Policy) (Result, error) {
 	ref := repo.Digest(digest.String())
-	id, err := policy.identity()
+	ck, err := policy.prepare()
 	if err != nil {
 		return Result{}, err
 	}
-	key := cache.Key(v.TrustKey, digest.String(), policy.Identity, policy.IdentityRegexp, policy.Issuer, policy.IssuerRegexp)
+	keyPEM := ""
+	if policy.Key != nil {
+		b, _ := cryptoutils.MarshalPublicKeyToPEM(policy.Key)
+		keyPEM = string(b)
+	}
+	key := cache.Key(v.TrustKey, digest.String(), policy.Identity, policy.IdentityRegexp, policy.Issuer, policy.IssuerRegexp, keyPEM)
 	var cached Result
 	if v.Cache.GetJSON("signatures", key, &cached) {
 		return cached, nil
 	}
-	r, err := v.verify(ctx, repo, ref, digest, id)
+	r, err := v.verify(ctx, repo, ref, digest, ck)
 	if err == nil {
 		_ = v.Cache.PutJSON("signatures", key, r)
 	}
 	return r, err
 }
 
-func (v *Verifier) verify(ctx context.Context, repo name.Repository, ref name.Digest, digest v1.Hash, id verify.CertificateIdentity) (Result, error) {
+func (v *Verifier) verify(ctx context.Context, repo name.Repository, ref name.Digest, digest v1.Hash, ck check) (Result, error) {
 	sigs, err := v.signatures(ctx, repo, digest)
 	if err != nil {
 		return Result{}, err
@@ -177,7 +205,7 @@ func (v *Verifier) verify(ctx context.Context, repo name.Repository, ref name.Di
 	}
 	var details []error
 	for _, s := range sigs {
-		r, err := v.check(s, digest, id)
+		r, err := v.check(s, digest, ck)
 		if err == nil {
 			return r, nil
 		}
@@ -280,7 +308,7 @@ func (v *Verifier) cosign(ctx context.Context, repo name.Repository, l v1.Descri
 	if err != nil || len(sig) == 0 {
 		return bad("signature", err)
 	}
-	vm, err := material(l)
+	vm, err := material(l, true)
 	if err != nil {
 		return bad("verification material", err)
 	}
@@ -301,18 +329,21 @@ func (v *Verifier) cosign(ctx context.Context, repo name.Repository, l v1.Descri
 }
 
 // material is the verification material cosign keeps in a layer's
-// annotations: the certificate and its chain, the Rekor bundle (an entry
-// with its inclusion promise) and any RFC 3161 timestamp.
-func material(l v1.Descriptor) (*protobundle.VerificationMaterial, error) {
+// annotations; keyless says a layer without a certificate is key-based
+// (verified with the policy's key) rather than unsigned.
+func material(l v1.Descriptor, keyless bool) (*protobundle.VerificationMaterial, error) {
 	certs, err := pemChain(l.Annotations[annCertificate] + l.Annotations[annChain])
 	if err != nil {
 		return nil, err
 	}
-	if len(certs) == 0 {
-		return nil, errors.New("no certificate (key-based signatures are not supported)")
-	}
 	vm := &protobundle.VerificationMaterial{
 		Content: &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{Certificates: certs}},
+	}
+	if len(certs) == 0 {
+		if !keyless {
+			return nil, errors.New("no certificate")
+		}
+		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{}}
 	}
 	if raw := l.Annotations[annBundle]; raw != "" {
 		var rb rekorBundle
@@ -360,7 +391,7 @@ func material(l v1.Descriptor) (*protobundle.VerificationMaterial, error) {
 // the image's digest.
 func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.Descriptor, envelope []byte, policy Policy) (Result, error) {
 	ref := repo.Digest(image.String())
-	id, err := policy.identity()
+	ck, err := policy.prepare()
 	if err != nil {
 		return Result{}, err
 	}
@@ -387,7 +418,7 @@ func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.D
 		}
 		pe.Signatures = append(pe.Signatures, &protodsse.Signature{Sig: raw, Keyid: sg.KeyID})
 	}
-	vm, err := material(l)
+	vm, err := material(l, ck.key != nil)
 	if err != nil {
 		return Result{}, &Error{Ref: ref, Reason: ErrUnsigned, Detail: []error{err}}
 	}
@@ -399,7 +430,7 @@ func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.D
 	if err != nil {
 		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
 	}
-	r, err := v.check(signature{format: "attestation", bundle: b}, image, id)
+	r, err := v.check(signature{format: "attestation", bundle: b}, image, ck)
 	if err != nil {
 		return Result{}, &Error{Ref: ref, Reason: reason([]error{err}), Detail: []error{err}}
 	}
@@ -433,12 +464,24 @@ type simpleSigning struct {
 }
 
 // check verifies one signature for digest and identity.
-func (v *Verifier) check(s signature, digest v1.Hash, id verify.CertificateIdentity) (Result, error) {
+func (v *Verifier) check(s signature, digest v1.Hash, ck check) (Result, error) {
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if s.bundle.HasInclusionPromise() || s.bundle.HasInclusionProof() {
 		opts = append(opts, verify.WithTransparencyLog(1))
 	}
-	verifier, err := verify.NewVerifier(v.Trusted, opts...)
+	trusted := v.Trusted
+	identity := verify.WithCertificateIdentity(ck.id)
+	if ck.key != nil {
+		vc, err := s.bundle.VerificationContent()
+		if err != nil || vc.Certificate() != nil {
+			return Result{}, fmt.Errorf("%w: signed with a certificate, not the key", ErrWrongIdentity)
+		}
+		keys := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(ck.key, time.Time{}, time.Time{}), nil
+		})
+		trusted, identity = root.TrustedMaterialCollection{v.Trusted, keys}, verify.WithKey()
+	}
+	verifier, err := verify.NewVerifier(trusted, opts...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -459,14 +502,20 @@ func (v *Verifier) check(s signature, digest v1.Hash, id verify.CertificateIdent
 		}
 		artifact = verify.WithArtifactDigest(digest.Algorithm, raw)
 	}
-	res, err := verifier.Verify(s.bundle, verify.NewPolicy(artifact, verify.WithCertificateIdentity(id)))
+	res, err := verifier.Verify(s.bundle, verify.NewPolicy(artifact, identity))
 	if err != nil {
+		if ck.key != nil {
+			return Result{}, classify(err)
+		}
 		if !v.chainsToTrustedCA(s.bundle) {
 			return Result{}, fmt.Errorf("%w: %v", ErrUntrusted, err)
 		}
 		return Result{}, classify(err)
 	}
 	r := Result{Format: s.format}
+	if ck.key != nil {
+		r.Identity = "key"
+	}
 	if res.Signature != nil && res.Signature.Certificate != nil {
 		r.Identity = res.Signature.Certificate.SubjectAlternativeName
 		r.Issuer = res.Signature.Certificate.Issuer
@@ -501,6 +550,9 @@ func classify(err error) error {
 	msg := err.Error()
 	var reason error
 	switch {
+	case strings.Contains(msg, "transparency log certificate does not match"),
+		strings.Contains(msg, "public key does not match"):
+		reason = ErrWrongIdentity // the log records another signer's key
 	case strings.Contains(msg, "payload hash") && strings.Contains(msg, "does not match"):
 		reason = ErrBadSignature // the content changed after it was signed and logged
 	case strings.Contains(msg, "subject") && strings.Contains(msg, "digest"),

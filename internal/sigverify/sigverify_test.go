@@ -2,6 +2,9 @@ package sigverify_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
@@ -74,6 +77,28 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestVerifyKey(t *testing.T) {
+	s := registrytest.New(t)
+	sig := registrytest.NewSigstore(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	d := s.Push(t, "acme/keyed", "latest", t0).Digest
+	s.SignCosignKey(t, sig, "acme/keyed", d, key)
+	r, _ := name.NewRepository(s.Ref("acme/keyed", ""))
+	v := &sigverify.Verifier{Registry: registry.New(registry.Options{Transport: registrytest.LoopbackTransport()}), Trusted: sig.VS}
+	res, err := v.Verify(context.Background(), r, d, sigverify.Policy{Key: key.Public()})
+	if err != nil || res.Identity != "key" {
+		t.Fatalf("key: %+v %v", res, err)
+	}
+	if _, err := v.Verify(context.Background(), r, d, sigverify.Policy{Key: other.Public()}); !errors.Is(err, sigverify.ErrWrongIdentity) {
+		t.Errorf("another key: %v", err)
+	}
+	// A keyless signature does not satisfy a key policy, nor the reverse.
+	if _, err := v.Verify(context.Background(), r, d, sigverify.Policy{Identity: identity, Issuer: issuer}); err == nil {
+		t.Error("a key signature verified for an identity")
 	}
 }
 
