@@ -100,12 +100,20 @@ func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error
 	}
 	progress := output.NewProgress(d.term, dockerCLI.Err())
 	differ := d.differ(progress)
-	if iv != nil {
+	switch {
+	case iv != nil:
 		differ.Inventory.Verify, differ.Inventory.VerifyKey = iv, iv.key()
 		if dopts.Source == inventory.SourceLayers {
 			return cli.StatusError{StatusCode: exitUsage, Status: "--verify checks SBOM attestations: it does not go with --source layers"}
 		}
 		dopts.Source = inventory.SourceSBOM
+	case dopts.Source != inventory.SourceLayers:
+		// Without --verify, SBOMs that have a default policy (Chainguard's
+		// public images) are still checked: one that does not verify is a
+		// warning, and the layers are read instead.
+		soft, _ := d.verifier(verifyOptions{verify: true})
+		soft.soft = true
+		differ.Inventory.Verify, differ.Inventory.VerifyKey, differ.Inventory.Soft = soft, "soft:"+soft.key(), true
 	}
 	var r *imagediff.Result
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -43,6 +44,22 @@ type imageVerifier struct {
 	v       *sigverify.Verifier
 	policy  sigverify.Policy
 	mirrors func(name.Repository) (name.Repository, bool)
+	// soft: checking what can be checked without --verify (cgdiff's SBOMs
+	// of images with a default policy); others pass unverified.
+	soft bool
+
+	once      sync.Once
+	load      func() (root.TrustedMaterial, error)
+	loadError error
+}
+
+// ready loads the trusted material on first use: a run that checks no
+// signature never fetches it.
+func (iv *imageVerifier) ready() error {
+	iv.once.Do(func() {
+		iv.v.Trusted, iv.loadError = iv.load()
+	})
+	return iv.loadError
 }
 
 // Verify implements pin.Verifier.
@@ -62,6 +79,9 @@ func (iv *imageVerifier) Check(ctx context.Context, repo name.Repository, digest
 	if err != nil {
 		return sigverify.Result{}, err
 	}
+	if err := iv.ready(); err != nil {
+		return sigverify.Result{}, err
+	}
 	r, err := iv.v.Verify(ctx, repo, digest, policy)
 	if mirrored && errors.Is(err, sigverify.ErrUnsigned) {
 		r, err = iv.v.Verify(ctx, up, digest, policy) // many caches copy no .sig tags
@@ -76,7 +96,13 @@ func (iv *imageVerifier) VerifyAttestation(repo name.Repository, image v1.Hash, 
 		policyRepo = up
 	}
 	policy, err := iv.policy.For(policyRepo)
+	if err != nil && iv.soft {
+		return "", nil // no policy to hold it to: read as before --verify
+	}
 	if err != nil {
+		return "", err
+	}
+	if err := iv.ready(); err != nil {
 		return "", err
 	}
 	r, err := iv.v.VerifyAttestation(repo, image, layer, envelope, policy)
@@ -104,6 +130,9 @@ func (iv *imageVerifier) CheckAll(ctx context.Context, repo name.Repository, dig
 	if err != nil {
 		return nil, err
 	}
+	if err := iv.ready(); err != nil {
+		return nil, err
+	}
 	out := iv.v.Many(ctx, repo, digests, policy, jobs)
 	return out, ctx.Err()
 }
@@ -129,19 +158,22 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 			return nil, fmt.Errorf("--key %s: %w", opts.key, err)
 		}
 	}
-	trusted, err := trustedMaterial(opts.trustedRoot, d.cache.Dir)
-	if err != nil {
-		return nil, err
-	}
 	trustKey := "public-good"
 	if opts.trustedRoot != "" {
 		trustKey, _ = filepath.Abs(opts.trustedRoot)
 	}
-	return &imageVerifier{
-		v:       &sigverify.Verifier{Registry: d.client, Trusted: trusted, Cache: d.cache, TrustKey: trustKey},
+	iv := &imageVerifier{
+		v:       &sigverify.Verifier{Registry: d.client, Cache: d.cache, TrustKey: trustKey},
 		policy:  policy,
 		mirrors: d.mirrors.Upstream,
-	}, nil
+		load:    func() (root.TrustedMaterial, error) { return trustedMaterial(opts.trustedRoot, d.cache.Dir) },
+	}
+	if opts.trustedRoot != "" { // a bad file is a usage error, now
+		if err := iv.ready(); err != nil {
+			return nil, err
+		}
+	}
+	return iv, nil
 }
 
 // trustedMaterial is --trusted-root, else Sigstore's public-good root

@@ -130,6 +130,11 @@ func (d *Differ) diff(ctx context.Context, from, to string, opts Options) (*Resu
 	}
 	r := Compare(imgs[0], imgs[1])
 	r.VulnsChecked = opts.Vulns != "none" && len(warnings) == 0
+	for _, img := range imgs {
+		if img.Inventory.Warning != "" {
+			warnings = append(warnings, img.Ref+": "+img.Inventory.Warning)
+		}
+	}
 	r.Warnings = warnings
 	return r, nil
 }

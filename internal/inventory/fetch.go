@@ -25,6 +25,9 @@ const (
 	SourceLayers = "layers"
 )
 
+// ErrUnverified means an SBOM attestation's signature does not verify.
+var ErrUnverified = errors.New("unverified SBOM")
+
 // ErrNoInventory means neither an SBOM nor a known package database was found.
 var ErrNoInventory = errors.New("no package inventory found")
 
@@ -41,6 +44,9 @@ type Fetcher struct {
 	// a reason to read the layers. VerifyKey names the policy in cache keys.
 	Verify    AttestationVerifier
 	VerifyKey string
+	// Soft makes a failed verification a warning: the SBOM is not used and
+	// the layers are read instead (cgdiff without --verify).
+	Soft bool
 	// Progress, when set, hears what is being downloaded.
 	Progress func(format string, args ...any)
 }
@@ -78,10 +84,13 @@ func (f *Fetcher) Fetch(ctx context.Context, repo name.Repository, digest v1.Has
 		got, err = f.fromLayers(ctx, repo, digest)
 	case SourceAuto, "":
 		got, err = f.sbom(ctx, repo, digest)
-		if errors.Is(err, ErrNoInventory) || errors.Is(err, registry.ErrTooLarge) {
+		if errors.Is(err, ErrNoInventory) || errors.Is(err, registry.ErrTooLarge) || errors.Is(err, ErrUnverified) {
 			var lerr error
 			if got, lerr = f.fromLayers(ctx, repo, digest); lerr != nil {
 				return nil, fmt.Errorf("%w (tried an SPDX SBOM attestation: %v)", lerr, err)
+			}
+			if errors.Is(err, ErrUnverified) {
+				got.Warning = err.Error() + "; read the layers instead"
 			}
 			err = nil
 		}
@@ -160,6 +169,9 @@ func (f *Fetcher) sbomFromManifest(ctx context.Context, repo name.Repository, im
 		verifiedBy := ""
 		if f.Verify != nil {
 			if verifiedBy, err = f.Verify.VerifyAttestation(repo, image, l, blob); err != nil {
+				if f.Soft {
+					return nil, fmt.Errorf("%w: the SBOM attestation in %s does not verify: %v", ErrUnverified, where, err)
+				}
 				return nil, fmt.Errorf("SBOM attestation in %s does not verify: %w", where, err)
 			}
 		}

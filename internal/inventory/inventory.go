@@ -41,6 +41,9 @@ type Inventory struct {
 	// VerifiedBy is the identity whose signature on the SBOM attestation
 	// was verified (--verify), "" when none was checked.
 	VerifiedBy string `json:",omitempty"`
+	// Warning says why a source was passed over (an SBOM that does not
+	// verify), for the comparison's warnings.
+	Warning string `json:",omitempty"`
 }
 
 // Sort orders packages by key, then version, for stable output.
