@@ -41,19 +41,7 @@ func benchCall(b *testing.B, warm bool, args ...string) {
 			b.Fatalf("%v: %s", err, out)
 		}
 	}
-	if warm {
-		run(cache)
-	}
-	s.ResetCounts()
-	b.ResetTimer()
-	for i := range b.N {
-		if warm {
-			run(cache)
-		} else {
-			run(filepath.Join(cache, strconv.Itoa(i)))
-		}
-	}
-	b.StopTimer()
+	runBench(b, s, warm, cache, run)
 	c := s.Counts()
 	b.ReportMetric(float64(c.Total)/float64(b.N), "req/op")
 	b.ReportMetric(float64(c.Manifest+c.Blob)/float64(b.N), "manifests/op")
@@ -85,19 +73,7 @@ func benchComplete(b *testing.B, warm bool, arg string) {
 			b.Fatalf("%v: %s", err, out)
 		}
 	}
-	if warm {
-		run(cache)
-	}
-	s.ResetCounts()
-	b.ResetTimer()
-	for i := range b.N {
-		if warm {
-			run(cache)
-		} else {
-			run(filepath.Join(cache, strconv.Itoa(i)))
-		}
-	}
-	b.StopTimer()
+	runBench(b, s, warm, cache, run)
 	b.ReportMetric(float64(s.Counts().Total)/float64(b.N), "req/op")
 }
 
@@ -151,6 +127,16 @@ func benchVerify(b *testing.B, warm bool) {
 			b.Fatalf("%v: %s", err, out)
 		}
 	}
+	runBench(b, s, warm, cache, run)
+	b.ReportMetric(float64(s.Counts().Total)/float64(b.N), "req/op")
+}
+
+func BenchmarkVerifyHistoryCold(b *testing.B) { benchVerify(b, false) }
+func BenchmarkVerifyHistoryWarm(b *testing.B) { benchVerify(b, true) }
+
+// runBench times run: warm, in one cache directory filled by a first run;
+// cold, in a new one each time. Counts start after the warm-up.
+func runBench(b *testing.B, s *registrytest.Server, warm bool, cache string, run func(cache string)) {
 	if warm {
 		run(cache)
 	}
@@ -164,8 +150,4 @@ func benchVerify(b *testing.B, warm bool) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(s.Counts().Total)/float64(b.N), "req/op")
 }
-
-func BenchmarkVerifyHistoryCold(b *testing.B) { benchVerify(b, false) }
-func BenchmarkVerifyHistoryWarm(b *testing.B) { benchVerify(b, true) }

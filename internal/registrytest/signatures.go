@@ -130,55 +130,18 @@ func (srv *Server) SignCosign(tb testing.TB, s *Sigstore, repo string, d v1.Hash
 	if opts.OverDigest != (v1.Hash{}) {
 		signed = opts.OverDigest
 	}
-	payload, _ := json.Marshal(map[string]any{
-		"critical": map[string]any{"identity": map[string]string{"docker-reference": srv.Ref(repo, "")},
-			"image": map[string]string{"docker-manifest-digest": signed.String()}, "type": "cosign container image signature"},
-		"optional": nil,
-	})
+	payload := srv.simpleSigning(repo, signed)
 	e, err := s.VS.Sign(identity, issuer, payload)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	vc, _ := e.VerificationContent()
 	sc, _ := e.SignatureContent()
-	leaf, err := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fulcio := s.VS.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
-	var chain []byte
-	for _, c := range append(fulcio.Intermediates, fulcio.Root) {
-		p, _ := cryptoutils.MarshalCertificateToPEM(c)
-		chain = append(chain, p...)
-	}
-	ann := map[string]string{
-		"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sc.MessageSignatureContent().Signature()),
-		"dev.sigstore.cosign/certificate":    string(leaf),
-		"dev.sigstore.cosign/chain":          string(chain),
-	}
+	ann := s.certAnnotations(tb, e)
+	ann["dev.cosignproject.cosign/signature"] = base64.StdEncoding.EncodeToString(sc.MessageSignatureContent().Signature())
 	if !opts.NoLog {
-		tle := s.logEntry(tb, e)
-		b, _ := json.Marshal(map[string]any{
-			"SignedEntryTimestamp": tle.GetInclusionPromise().GetSignedEntryTimestamp(),
-			"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
-				"integratedTime": tle.GetIntegratedTime(), "logIndex": tle.GetLogIndex(), "logID": hex.EncodeToString(tle.GetLogId().GetKeyId())},
-		})
-		ann["dev.sigstore.cosign/bundle"] = string(b)
+		ann["dev.sigstore.cosign/bundle"] = entryBundle(s.logEntry(tb, e))
 	}
-	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
-		Layer: static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"), Annotations: ann,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.sig", d.Hex)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
-		tb.Fatalf("registrytest: sign %s: %v", tag, err)
-	}
+	srv.writeSignatureImage(tb, repo, d, "sig", payload, "application/vnd.dev.cosign.simplesigning.v1+json", ann)
 }
 
 // SignBundle signs image d of repo with a Sigstore bundle (a message
@@ -276,36 +239,10 @@ func (srv *Server) AttachSignedSBOM(tb testing.TB, s *Sigstore, repo string, d v
 	if err != nil {
 		tb.Fatal(err)
 	}
-	vc, _ := e.VerificationContent()
-	leaf, _ := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
-	fulcio := s.VS.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
-	var chain []byte
-	for _, c := range append(fulcio.Intermediates, fulcio.Root) {
-		p, _ := cryptoutils.MarshalCertificateToPEM(c)
-		chain = append(chain, p...)
-	}
-	tle := s.logEntry(tb, e)
-	rb, _ := json.Marshal(map[string]any{
-		"SignedEntryTimestamp": tle.GetInclusionPromise().GetSignedEntryTimestamp(),
-		"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody()),
-			"integratedTime": tle.GetIntegratedTime(), "logIndex": tle.GetLogIndex(), "logID": hex.EncodeToString(tle.GetLogId().GetKeyId())},
-	})
-	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
-		Layer: static.NewLayer(body, "application/vnd.dsse.envelope.v1+json"),
-		Annotations: map[string]string{"predicateType": "https://spdx.dev/Document", "dev.sigstore.cosign/certificate": string(leaf),
-			"dev.sigstore.cosign/chain": string(chain), "dev.sigstore.cosign/bundle": string(rb)},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.att", d.Hex)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
-		tb.Fatalf("registrytest: attest %s: %v", tag, err)
-	}
+	ann := s.certAnnotations(tb, e)
+	ann["predicateType"] = "https://spdx.dev/Document"
+	ann["dev.sigstore.cosign/bundle"] = entryBundle(s.logEntry(tb, e))
+	srv.writeSignatureImage(tb, repo, d, "att", body, "application/vnd.dsse.envelope.v1+json", ann)
 }
 
 // SignCosignKey signs image d of repo as `cosign sign --key` does: the
@@ -313,11 +250,7 @@ func (srv *Server) AttachSignedSBOM(tb testing.TB, s *Sigstore, repo string, d v
 // certificate.
 func (srv *Server) SignCosignKey(tb testing.TB, s *Sigstore, repo string, d v1.Hash, key *ecdsa.PrivateKey) {
 	tb.Helper()
-	payload, _ := json.Marshal(map[string]any{
-		"critical": map[string]any{"identity": map[string]string{"docker-reference": srv.Ref(repo, "")},
-			"image": map[string]string{"docker-manifest-digest": d.String()}, "type": "cosign container image signature"},
-		"optional": nil,
-	})
+	payload := srv.simpleSigning(repo, d)
 	sum := sha256.Sum256(payload)
 	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
 	if err != nil {
@@ -340,22 +273,71 @@ func (srv *Server) SignCosignKey(tb testing.TB, s *Sigstore, repo string, d v1.H
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rb, _ := json.Marshal(map[string]any{"SignedEntryTimestamp": set,
-		"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": integrated, "logIndex": 0, "logID": logID}})
+	srv.writeSignatureImage(tb, repo, d, "sig", payload, "application/vnd.dev.cosign.simplesigning.v1+json", map[string]string{
+		"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sig),
+		"dev.sigstore.cosign/bundle":         rekorBundle(body, integrated, 0, logID, set),
+	})
+}
+
+// certAnnotations are cosign's certificate annotations for a signature by
+// the virtual Sigstore: the leaf, and the Fulcio chain above it.
+func (s *Sigstore) certAnnotations(tb testing.TB, e *ca.TestEntity) map[string]string {
+	vc, err := e.VerificationContent()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	leaf, err := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fulcio := s.VS.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	var chain []byte
+	for _, c := range append(fulcio.Intermediates, fulcio.Root) {
+		p, _ := cryptoutils.MarshalCertificateToPEM(c)
+		chain = append(chain, p...)
+	}
+	return map[string]string{"dev.sigstore.cosign/certificate": string(leaf), "dev.sigstore.cosign/chain": string(chain)}
+}
+
+// rekorBundle is cosign's "dev.sigstore.cosign/bundle" annotation for a
+// log entry: its body, time, index and log ID, and the signed entry timestamp.
+func rekorBundle(body []byte, integratedTime, logIndex int64, logID string, set []byte) string {
+	b, _ := json.Marshal(map[string]any{"SignedEntryTimestamp": set,
+		"Payload": map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": integratedTime, "logIndex": logIndex, "logID": logID}})
+	return string(b)
+}
+
+func entryBundle(tle *protorekor.TransparencyLogEntry) string {
+	return rekorBundle(tle.GetCanonicalizedBody(), tle.GetIntegratedTime(), tle.GetLogIndex(), hex.EncodeToString(tle.GetLogId().GetKeyId()),
+		tle.GetInclusionPromise().GetSignedEntryTimestamp())
+}
+
+// writeSignatureImage pushes one layer with annotations as cosign's tag for
+// d ("sha256-<hex>.SUFFIX").
+func (srv *Server) writeSignatureImage(tb testing.TB, repo string, d v1.Hash, suffix string, layer []byte, mediaType types.MediaType, ann map[string]string) {
+	tb.Helper()
 	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
-		Layer: static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
-		Annotations: map[string]string{"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sig),
-			"dev.sigstore.cosign/bundle": string(rb)},
+		Layer: static.NewLayer(layer, mediaType), Annotations: ann,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.sig", d.Hex)))
+	tag, err := name.NewTag(srv.Ref(repo, fmt.Sprintf("sha256-%s.%s", d.Hex, suffix)))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
-		tb.Fatalf("registrytest: sign %s: %v", tag, err)
+		tb.Fatalf("registrytest: write %s: %v", tag, err)
 	}
+}
+
+// simpleSigning is cosign's signed payload for image d of repo.
+func (srv *Server) simpleSigning(repo string, d v1.Hash) []byte {
+	payload, _ := json.Marshal(map[string]any{
+		"critical": map[string]any{"identity": map[string]string{"docker-reference": srv.Ref(repo, "")},
+			"image": map[string]string{"docker-manifest-digest": d.String()}, "type": "cosign container image signature"},
+		"optional": nil,
+	})
+	return payload
 }
