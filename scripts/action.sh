@@ -21,11 +21,12 @@ args=()
 [ -n "${INPUT_ONLY_IF_CHANGED:-}" ] && args+=("--only-if-changed=$INPUT_ONLY_IF_CHANGED")
 [ -n "${INPUT_KINDS:-}" ] && args+=(--kind "$INPUT_KINDS")
 [ -n "${INPUT_PLATFORM:-}" ] && args+=(--platform "$INPUT_PLATFORM")
+set -f # inputs are words, never file-name globs
 for f in ${INPUT_FIXES:-}; do args+=(--fixes "$f"); done
-set -f # globs are arguments, not file names
 for g in ${INPUT_IGNORE_IMAGES:-}; do args+=(--ignore-image "$g"); done
 for m in ${INPUT_REGISTRY_MAP:-}; do args+=(--registry-map "$m"); done
-read -r -a paths <<<"${INPUT_PATHS:-.}"
+# Paths are separated by spaces or lines; "--" ends the flags before them.
+read -r -d '' -a paths <<<"${INPUT_PATHS:-.}" || true
 set +f
 
 json=$RUNNER_TEMP/cgpin.json
@@ -33,12 +34,12 @@ markdown=$RUNNER_TEMP/cgpin.md
 status=0
 case "${INPUT_MODE:-check}" in
 check)
-	docker cgpin --check --format markdown "${args[@]}" "${paths[@]}" >"$markdown" || true
-	docker cgpin --check --format json "${args[@]}" "${paths[@]}" >"$json" || status=$?
+	docker cgpin --check --format markdown "${args[@]}" -- "${paths[@]}" >"$markdown" || true
+	docker cgpin --check --format json "${args[@]}" -- "${paths[@]}" >"$json" || status=$?
 	;;
 update)
-	docker cgpin --update --dry-run --explain --format markdown "${args[@]}" "${paths[@]}" >"$markdown"
-	docker cgpin --update --format json "${args[@]}" "${paths[@]}" >"$json"
+	docker cgpin --update --dry-run --explain --format markdown "${args[@]}" -- "${paths[@]}" >"$markdown"
+	docker cgpin --update --format json "${args[@]}" -- "${paths[@]}" >"$json"
 	;;
 *)
 	echo "mode must be check or update, not \"$INPUT_MODE\"" >&2
@@ -61,7 +62,9 @@ delim="cgpin-$RANDOM$RANDOM$RANDOM"
 
 if [ "$changed" = true ]; then
 	cat "$markdown" >>"$summary"
-else
+elif [ "$status" -eq 0 ]; then
 	echo "### docker cgpin: every image reference is pinned and current" >>"$summary"
+else
+	echo "### docker cgpin failed (exit $status): see the step's log" >>"$summary"
 fi
 exit "$status"

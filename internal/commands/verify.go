@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -58,6 +60,14 @@ type imageVerifier struct {
 func (iv *imageVerifier) ready() error {
 	iv.once.Do(func() {
 		iv.v.Trusted, iv.loadError = iv.load()
+		// Cached verifications are keyed by the trusted root's content, so
+		// a root replaced at the same path (or refreshed) is never bypassed.
+		if m, ok := iv.v.Trusted.(interface{ MarshalJSON() ([]byte, error) }); ok && iv.loadError == nil {
+			if b, err := m.MarshalJSON(); err == nil {
+				sum := sha256.Sum256(b)
+				iv.v.TrustKey = "root:" + hex.EncodeToString(sum[:])
+			}
+		}
 	})
 	return iv.loadError
 }
@@ -160,7 +170,12 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 	}
 	trustKey := "public-good"
 	if opts.trustedRoot != "" {
-		trustKey, _ = filepath.Abs(opts.trustedRoot)
+		b, err := os.ReadFile(opts.trustedRoot)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-root: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		trustKey = "root:" + hex.EncodeToString(sum[:])
 	}
 	iv := &imageVerifier{
 		v:       &sigverify.Verifier{Registry: d.client, Cache: d.cache, TrustKey: trustKey},

@@ -61,6 +61,9 @@ func TestPinVerify(t *testing.T) {
 	assert.NilError(t, os.WriteFile(compose, []byte("services:\n  b:\n    image: "+s.Ref("acme/bad", "latest")+"@"+bad+"\n"), 0o644))
 	err = runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, verify: v})
 	assert.ErrorContains(t, err, "the pinned build "+bad+" does not verify")
+	// …also with --update, where the pin stays (it is the tag's current build).
+	err = runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, update: true, verify: v})
+	assert.ErrorContains(t, err, "the pinned build "+bad+" does not verify")
 	// Without --verify the same check passes; flags without --verify are refused.
 	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true}))
 	assert.ErrorContains(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, verify: verifyOptions{identity: signer}}), "go with --verify")

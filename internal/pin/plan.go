@@ -252,12 +252,15 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 			}
 			d, why = dec.Digest, dec.Reason
 		}
+		kept := Reference{File: t.file.Path, FileKind: t.file.Kind, Found: t.found}
 		if img.Pinned() && img.Digest == d {
+			p.kept = append(p.kept, kept) // stays: --check --verify checks it
 			continue
 		}
 		if keeper != nil && img.Pinned() && keeper.Keep(t.tag, img.Digest, d) {
 			p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text,
 				Reason: "pinned to a newer build than the cooldown allows; not moved back"})
+			p.kept = append(p.kept, kept)
 			continue
 		}
 		e, newText := t.found.Pin(d)

@@ -143,6 +143,9 @@ func setting(k, v *yaml.Node) (Setting, error) {
 	s := Setting{Key: k.Value, Line: v.Line}
 	switch {
 	case v.Kind == yaml.SequenceNode && (kind == "list" || kind == "kinds"):
+		if len(v.Content) == 0 {
+			return Setting{}, fmt.Errorf("%s: an empty list (leave the key out instead)", k.Value)
+		}
 		for _, item := range v.Content {
 			if item.Kind != yaml.ScalarNode {
 				return Setting{}, fmt.Errorf("%s: want a list of strings", k.Value)

@@ -185,6 +185,9 @@ func (c *Chooser) history(ctx context.Context, t name.Tag, info *tagInfo) {
 		info.builds, info.err = []history.Entry{{Digest: ns.Current}}, nil
 		info.note = "no tag history API at " + t.RegistryStr()
 	}
+	if info.err == nil && len(info.builds) == 0 {
+		info.err = fmt.Errorf("%s has an empty tag history", up)
+	}
 	for _, b := range info.builds {
 		if info.err != nil {
 			return

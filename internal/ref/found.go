@@ -105,8 +105,8 @@ func Apply(src []byte, edits []Edit) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(src) + 80*len(edits))
 	pos := 0
-	for _, e := range edits {
-		if e.Start < pos || e.End < e.Start || e.End > len(src) {
+	for i, e := range edits {
+		if e.Start < pos || e.End < e.Start || e.End > len(src) || (i > 0 && e.Start == edits[i-1].Start) {
 			return nil, fmt.Errorf("overlapping or out-of-range edit [%d,%d)", e.Start, e.End)
 		}
 		out.Write(src[pos:e.Start])

@@ -147,23 +147,32 @@ func (c *Client) ping(ctx context.Context, reg name.Registry, force bool) (*tran
 	if call == nil || force || call.failed() {
 		call = &pingCall{ready: make(chan struct{})}
 		c.pings[host] = call
-		c.mu.Unlock()
-		ch, err := transport.Ping(ctx, reg, c.base)
-		if err != nil {
-			err = &Error{Kind: ErrUnreachable, Host: host, Err: redactErr(err)}
-		}
-		call.ch, call.err = ch, err
-		close(call.ready)
-		return ch, err
+		// The ping is shared by every request waiting for it, so one
+		// caller's cancellation must not fail the others: it runs on its own
+		// (bounded) context, and each caller waits only as long as its own.
+		go func() {
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
+			defer cancel()
+			ch, err := transport.Ping(pctx, reg, c.base)
+			if err != nil {
+				err = &Error{Kind: ErrUnreachable, Host: host, Err: redactErr(err)}
+			}
+			call.ch, call.err = ch, err
+			close(call.ready)
+		}()
 	}
 	c.mu.Unlock()
 	select {
 	case <-call.ready:
 		return call.ch, call.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, &Error{Kind: ErrUnreachable, Host: host, Err: ctx.Err()}
 	}
 }
+
+// pingTimeout bounds a shared ping (each caller's own context still
+// bounds its wait).
+const pingTimeout = 30 * time.Second
 
 // pingCall is one ping, shared by everyone who asked while it ran.
 type pingCall struct {

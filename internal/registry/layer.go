@@ -132,9 +132,11 @@ type checkedReader struct {
 }
 
 func (r *checkedReader) Read(p []byte) (int, error) {
-	n, err := r.rc.Read(p)
+	// Reads are serialised: a decompressor may read from its own goroutine
+	// while explain drains the stream after a failure.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	n, err := r.rc.Read(p)
 	r.h.Write(p[:n])
 	r.n += int64(n)
 	if err == nil || err == io.EOF {

@@ -465,6 +465,10 @@ func (f *finder) circleci(n *yaml.Node) {
 func (f *finder) kustomize(d *yaml.Node) {
 	for _, e := range items(lookup(d, "images")) {
 		e = resolve(e)
+		if e == nil || f.seen[e] {
+			continue // one entry reached twice through aliases
+		}
+		f.seen[e] = true
 		nameN, newName, newTag, digest := resolve(lookup(e, "name")), resolve(lookup(e, "newName")), resolve(lookup(e, "newTag")), resolve(lookup(e, "digest"))
 		if nameN == nil {
 			continue
@@ -511,8 +515,8 @@ func (f *finder) kustomize(d *yaml.Node) {
 // value when it has one, else as a new "digest:" line after its last entry.
 func (f *finder) digestField(m, digest *yaml.Node) (func(v1.Hash) ref.Edit, string) {
 	if digest != nil {
-		if isNull(digest) && digest.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-			return f.emptyValue(m, "digest")
+		if digest.Value == "" && digest.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+			return f.emptyValue(m, "digest") // "digest:" with nothing after it
 		}
 		start, end, reason := f.s.span(digest)
 		if reason != "" {
@@ -523,8 +527,8 @@ func (f *finder) digestField(m, digest *yaml.Node) (func(v1.Hash) ref.Edit, stri
 	if m.Style&yaml.FlowStyle != 0 || len(m.Content) < 2 {
 		return nil, "flow-style mapping: add digest: by hand"
 	}
-	first, last := m.Content[0], resolve(m.Content[len(m.Content)-1])
-	if last.Kind != yaml.ScalarNode {
+	first, last := m.Content[0], m.Content[len(m.Content)-1]
+	if last.Kind != yaml.ScalarNode { // an alias or a nested value: its bytes are elsewhere
 		return nil, "cannot tell where the entry ends"
 	}
 	_, end, reason := f.s.span(last)
