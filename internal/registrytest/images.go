@@ -131,21 +131,27 @@ func tarLayer(files Layer, opts ...tarball.LayerOption) (v1.Layer, error) {
 func (s *Server) AttachSBOMReferrer(tb testing.TB, repo string, digest v1.Hash, spdx []byte) {
 	tb.Helper()
 	img := s.attestationImage(tb, repo, digest, spdx)
-	img = mutate.ConfigMediaType(img, "application/vnd.in-toto+json")
-	withSubject, ok := mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: digest, Size: 1}).(v1.Image)
+	s.writeReferrer(tb, repo, digest, mutate.ConfigMediaType(img, "application/vnd.in-toto+json"))
+}
+
+// writeReferrer pushes img with subject (image d of repo), by digest, as
+// the OCI referrers API finds it (artifactType from its config media type).
+func (s *Server) writeReferrer(tb testing.TB, repo string, d v1.Hash, img v1.Image) {
+	tb.Helper()
+	withSubject, ok := mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: d, Size: 1}).(v1.Image)
 	if !ok {
 		tb.Fatal("registrytest: subject")
 	}
-	d, err := withSubject.Digest()
+	sd, err := withSubject.Digest()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ref, err := name.ParseReference(s.Ref(repo, "@"+d.String()))
+	ref, err := name.ParseReference(s.Ref(repo, "@"+sd.String()))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := remote.Write(ref, withSubject, s.pushOptions()...); err != nil {
-		tb.Fatalf("registrytest: attach SBOM referrer: %v", err)
+		tb.Fatalf("registrytest: attach referrer: %v", err)
 	}
 }
 

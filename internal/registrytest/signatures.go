@@ -180,22 +180,7 @@ func (srv *Server) SignBundle(tb testing.TB, s *Sigstore, repo string, d v1.Hash
 	if err != nil {
 		tb.Fatal(err)
 	}
-	img = mutate.ConfigMediaType(img, mt)
-	withSubject, ok := mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: d, Size: 1}).(v1.Image)
-	if !ok {
-		tb.Fatal("registrytest: subject")
-	}
-	sd, err := withSubject.Digest()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ref, err := name.ParseReference(srv.Ref(repo, "@"+sd.String()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := remote.Write(ref, withSubject, srv.pushOptions()...); err != nil {
-		tb.Fatalf("registrytest: attach bundle: %v", err)
-	}
+	srv.writeReferrer(tb, repo, d, mutate.ConfigMediaType(img, mt))
 }
 
 // AttestOptions vary a signed attestation for negative tests.

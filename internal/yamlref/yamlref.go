@@ -355,8 +355,10 @@ func (f *finder) walk(n *yaml.Node) bool {
 	return true
 }
 
-// containers finds every container's image under n, at any depth.
-func (f *finder) containers(n *yaml.Node, kind ref.Kind) {
+// visit walks every mapping entry under n, at any depth (each collection
+// once, however many aliases lead to it); fn returns whether to go on
+// below the entry's value.
+func (f *finder) visit(n *yaml.Node, fn func(key string, v *yaml.Node) bool) {
 	n = resolve(n)
 	if !f.walk(n) {
 		return
@@ -364,22 +366,30 @@ func (f *finder) containers(n *yaml.Node, kind ref.Kind) {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			f.containers(c, kind)
+			f.visit(c, fn)
 		}
 	case yaml.MappingNode:
 		for _, kv := range entries(n) {
-			if containerKeys[kv[0].Value] {
-				v := resolve(kv[1])
-				if v != nil && v.Kind == yaml.MappingNode {
-					f.scalar(lookup(v, "image"), kind, "")
-				}
-				for _, c := range items(v) {
-					f.scalar(lookup(c, "image"), kind, "")
-				}
+			if fn(kv[0].Value, resolve(kv[1])) {
+				f.visit(kv[1], fn)
 			}
-			f.containers(kv[1], kind)
 		}
 	}
+}
+
+// containers finds every container's image under n, at any depth.
+func (f *finder) containers(n *yaml.Node, kind ref.Kind) {
+	f.visit(n, func(key string, v *yaml.Node) bool {
+		if containerKeys[key] {
+			if v != nil && v.Kind == yaml.MappingNode {
+				f.scalar(lookup(v, "image"), kind, "")
+			}
+			for _, c := range items(v) {
+				f.scalar(lookup(c, "image"), kind, "")
+			}
+		}
+		return true
+	})
 }
 
 // actions: jobs.*.container (a string or .image), jobs.*.services.*.image,
@@ -438,26 +448,15 @@ func (f *finder) gitlabJob(job *yaml.Node) {
 // circleci: every docker: [ {image: …} ] executor, at any depth (jobs,
 // executors, orb examples); machine images are VMs, not containers.
 func (f *finder) circleci(n *yaml.Node) {
-	n = resolve(n)
-	if !f.walk(n) {
-		return
-	}
-	switch n.Kind {
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			f.circleci(c)
+	f.visit(n, func(key string, v *yaml.Node) bool {
+		if key != "docker" {
+			return true
 		}
-	case yaml.MappingNode:
-		for _, kv := range entries(n) {
-			if kv[0].Value == "docker" {
-				for _, c := range items(kv[1]) {
-					f.scalar(lookup(c, "image"), KindCircleCIImage, "")
-				}
-				continue
-			}
-			f.circleci(kv[1])
+		for _, c := range items(v) {
+			f.scalar(lookup(c, "image"), KindCircleCIImage, "")
 		}
-	}
+		return false
+	})
 }
 
 // kustomize: images: [{name, newName, newTag, digest}]; pinned by writing
@@ -569,31 +568,19 @@ func (f *finder) emptyValue(m *yaml.Node, key string) (func(v1.Hash) ref.Edit, s
 // helm: image: fields of a chart's values, as one string or split into
 // registry/repository/tag(/digest).
 func (f *finder) helm(n *yaml.Node) {
-	n = resolve(n)
-	if !f.walk(n) {
-		return
-	}
-	switch n.Kind {
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			f.helm(c)
+	f.visit(n, func(key string, v *yaml.Node) bool {
+		key = strings.ToLower(key)
+		switch {
+		case v == nil:
+		case key == "image" && v.Kind == yaml.ScalarNode:
+			f.scalar(v, KindHelmImage, "")
+			return false
+		case strings.HasSuffix(key, "image") && v.Kind == yaml.MappingNode && lookup(v, "repository") != nil:
+			f.helmSplit(v)
+			return false
 		}
-	case yaml.MappingNode:
-		for _, kv := range entries(n) {
-			v := resolve(kv[1])
-			key := strings.ToLower(kv[0].Value)
-			switch {
-			case v == nil:
-			case key == "image" && v.Kind == yaml.ScalarNode:
-				f.scalar(v, KindHelmImage, "")
-				continue
-			case strings.HasSuffix(key, "image") && v.Kind == yaml.MappingNode && lookup(v, "repository") != nil:
-				f.helmSplit(v)
-				continue
-			}
-			f.helm(v)
-		}
-	}
+		return true
+	})
 }
 
 // helmSplit pins an image given as registry/repository/tag(/digest): an
