@@ -174,15 +174,7 @@ func (s *Server) AttachSBOM(tb testing.TB, repo string, digest v1.Hash, spdx []b
 // envelope, as the single layer of an image.
 func (s *Server) attestationImage(tb testing.TB, repo string, digest v1.Hash, spdx []byte) v1.Image {
 	tb.Helper()
-	st, err := json.Marshal(map[string]any{
-		"_type":         "https://in-toto.io/Statement/v0.1",
-		"predicateType": "https://spdx.dev/Document",
-		"subject":       []map[string]any{{"name": s.Ref(repo, ""), "digest": map[string]string{"sha256": digest.Hex}}},
-		"predicate":     json.RawMessage(spdx),
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	st := s.statement(tb, repo, digest, spdx)
 	env, err := json.Marshal(map[string]any{
 		"payloadType": "application/vnd.in-toto+json",
 		"payload":     base64.StdEncoding.EncodeToString(st),
@@ -246,4 +238,19 @@ func (s *Server) Mirror(tb testing.TB, src *Server, srcRepo string, d v1.Hash, d
 	if err := remote.Tag(t, desc, s.pushOptions()...); err != nil {
 		tb.Fatalf("registrytest: mirror tag %s: %v", t, err)
 	}
+}
+
+// statement is an in-toto statement with an SPDX SBOM about image d of repo.
+func (s *Server) statement(tb testing.TB, repo string, d v1.Hash, spdx []byte) []byte {
+	tb.Helper()
+	st, err := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v0.1",
+		"predicateType": "https://spdx.dev/Document",
+		"subject":       []map[string]any{{"name": s.Ref(repo, ""), "digest": map[string]string{"sha256": d.Hex}}},
+		"predicate":     json.RawMessage(spdx),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

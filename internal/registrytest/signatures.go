@@ -201,15 +201,7 @@ func (srv *Server) AttachSignedSBOM(tb testing.TB, s *Sigstore, repo string, d v
 	if opts.Subject != (v1.Hash{}) {
 		subject = opts.Subject
 	}
-	st, err := json.Marshal(map[string]any{
-		"_type":         "https://in-toto.io/Statement/v0.1",
-		"predicateType": "https://spdx.dev/Document",
-		"subject":       []map[string]any{{"name": srv.Ref(repo, ""), "digest": map[string]string{"sha256": subject.Hex}}},
-		"predicate":     json.RawMessage(spdx),
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	st := srv.statement(tb, repo, subject, spdx)
 	e, err := s.VS.Attest(identity, issuer, st)
 	if err != nil {
 		tb.Fatal(err)
