@@ -164,3 +164,26 @@ func TestCorruptBlob(t *testing.T) {
 		t.Fatalf("counts = %+v", c)
 	}
 }
+
+func TestOverrideAnswersInPlaceOfTheRegistry(t *testing.T) {
+	s := New(t)
+	s.Override(`/tags/list$`, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"name":"x","tags":["evil"]}`)
+	})
+	get := func() string {
+		resp, err := http.Get(s.URL + "/v2/x/tags/list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := get(); got != `{"name":"x","tags":["evil"]}` {
+		t.Fatalf("override not served: %q", got)
+	}
+	s.Override(`/tags/list$`, nil)
+	if got := get(); bytes.Contains([]byte(got), []byte("evil")) {
+		t.Fatalf("override not removed: %q", got)
+	}
+}

@@ -67,6 +67,7 @@ type Server struct {
 	faults        []fault
 	corrupt       map[v1.Hash]bool // blobs served corrupted, see CorruptBlob
 	historyHook   http.HandlerFunc
+	overrides     []override
 	issued        []IssuedToken
 	counts        Counts
 	userAgents    map[string]bool
@@ -261,6 +262,44 @@ func (s *Server) OverrideHistory(h http.HandlerFunc) {
 	s.historyHook = h
 }
 
+// override answers every request whose path matches in place of the registry.
+type override struct {
+	match *regexp.Regexp
+	h     http.HandlerFunc
+}
+
+// Override makes every later request whose path matches the regular
+// expression pattern answered by h instead of the registry (no auth is
+// checked), to play a hostile or broken registry: endless tag lists, huge
+// bodies, control characters in names and errors. A nil h removes the
+// overrides of that pattern. The first matching override wins.
+func (s *Server) Override(pattern string, h http.HandlerFunc) {
+	re := regexp.MustCompile(pattern)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.overrides[:0]
+	for _, o := range s.overrides {
+		if o.match.String() != re.String() {
+			kept = append(kept, o)
+		}
+	}
+	s.overrides = kept
+	if h != nil {
+		s.overrides = append(s.overrides, override{match: re, h: h})
+	}
+}
+
+func (s *Server) overrideFor(r *http.Request) http.HandlerFunc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.overrides {
+		if o.match.MatchString(r.URL.Path) {
+			return o.h
+		}
+	}
+	return nil
+}
+
 // Counts returns the requests served so far.
 func (s *Server) Counts() Counts {
 	s.mu.Lock()
@@ -328,6 +367,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 	if s.injectFault(cw, r) {
+		return
+	}
+	if h := s.overrideFor(r); h != nil {
+		h(cw, r)
 		return
 	}
 	switch {
