@@ -48,8 +48,11 @@ func TestGetNeverServesALookalikeHost(t *testing.T) {
 			// naming the variable and the look-alike, never the secret.
 			for server, host := range map[string]string{other: other, "https://" + other + "/v1/": other, owner: owner} {
 				out, err := get(t, server, name+"=robot:"+secret)
-				if err == nil || strings.Contains(out, secret) {
-					t.Fatalf("get %s with %s set: %v\n%s", server, name, err, out)
+				if strings.Contains(out, secret) {
+					t.Fatalf("get %s answered %s's secret from %s", server, owner, name)
+				}
+				if err == nil {
+					t.Fatalf("get %s with %s set succeeded: %s", server, name, out)
 				}
 				if !strings.Contains(out, name+" could mean "+host+" or ") || !strings.Contains(out, "host="+host) {
 					t.Errorf("get %s: %s", server, out)
@@ -63,7 +66,11 @@ func TestGetNeverServesALookalikeHost(t *testing.T) {
 			if err != nil || c.Username != "robot" || c.Secret != secret {
 				t.Fatalf("get %s = %+v, %v", owner, c, err)
 			}
-			if out, err := get(t, other, env...); err == nil || !strings.Contains(out, credentials.NewErrCredentialsNotFound().Error()) || strings.Contains(out, secret) {
+			out, err := get(t, other, env...)
+			if strings.Contains(out, secret) {
+				t.Fatalf("get %s answered %s's secret", other, owner)
+			}
+			if err == nil || !strings.Contains(out, credentials.NewErrCredentialsNotFound().Error()) {
 				t.Errorf("get %s = %v\n%s", other, err, out)
 			}
 		})

@@ -146,7 +146,7 @@ func ambiguity(name, host string) error {
 		other = strings.Replace(host, ".", "-", 1)
 	}
 	return fmt.Errorf("%s could mean %s or %s (a variable name writes '.', '-' and ':' all as '_'), so it is used for neither: "+
-		"name the host in its value, %s=%s%s USERNAME:SECRET (or a token)", name, host, other, name, HostPrefix, host)
+		"start its value with the host it is for and a space, %s%s or %s%s", name, host, other, HostPrefix, host, HostPrefix, other)
 }
 
 // nameReading is one host an ambiguous variable name stands for: "_" read

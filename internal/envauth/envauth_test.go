@@ -204,25 +204,25 @@ func TestLookalikeHostsNeverShareASecret(t *testing.T) {
 					}
 				}
 				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error leaks the secret: %v", err)
+					t.Errorf("the error leaks the secret")
 				}
 
 				// The host in the value: served to that host only.
 				t.Setenv(VarName(owner), "host="+owner+" robot:"+secret)
 				if c, err := (Sources{}).Get(owner); err != nil || c.Secret != secret || c.Username != "robot" {
-					t.Errorf("Get(%s) = %+v, %v", owner, c, err)
+					t.Errorf("Get(%s) = %s, %v", owner, c.Source, err)
 				}
 				if c, err := (Sources{}).Get("https://" + other + "/v2/"); !errors.Is(err, ErrNotFound) || c.Secret != "" {
-					t.Errorf("Get(%s) = %+v, %v, want not found", other, c, err)
+					t.Errorf("Get(%s) = %s, %v, want not found", other, c.Source, err)
 				}
 
 				// Both hosts configured, under any names: each gets its own.
 				t.Setenv("CGHISTORY_AUTH_OTHER", "host="+other+" robot:other-secret")
 				if c, err := (Sources{}).Get(owner); err != nil || c.Secret != secret {
-					t.Errorf("both: Get(%s) = %+v, %v", owner, c.Source, err)
+					t.Errorf("both: Get(%s) = %s, %v", owner, c.Source, err)
 				}
 				if c, err := (Sources{}).Get(other); err != nil || c.Secret != "other-secret" {
-					t.Errorf("both: Get(%s) = %+v, %v", other, c.Source, err)
+					t.Errorf("both: Get(%s) = %s, %v", other, c.Source, err)
 				}
 				list, err := Sources{}.List()
 				if err != nil || list[Hostname(owner)] != "robot" || list[Hostname(other)] != "robot" {
@@ -270,7 +270,7 @@ func TestAmbiguousAndConflictingVariables(t *testing.T) {
 					t.Fatalf("err = %v, want %q", e, tc.want)
 				}
 				if strings.Contains(e.Error(), secret) {
-					t.Errorf("error leaks the secret: %v", e)
+					t.Errorf("the error leaks the secret")
 				}
 			}
 			for _, w := range tc.want {
@@ -284,9 +284,9 @@ func TestAmbiguousAndConflictingVariables(t *testing.T) {
 	clearVars(t)
 	t.Setenv("CGHISTORY_AUTH_CGR_DEV", secret)
 	if c, err := (Sources{}).Get("cgr-dev"); !errors.Is(err, ErrNotFound) || c.Secret != "" {
-		t.Errorf("cgr-dev = %+v, %v", c, err)
+		t.Errorf("cgr-dev = %s, %v", c.Source, err)
 	}
 	if c, err := (Sources{}).Get("cgr.dev"); err != nil || c.Secret != secret {
-		t.Errorf("cgr.dev = %+v, %v", c.Source, err)
+		t.Errorf("cgr.dev = %s, %v", c.Source, err)
 	}
 }
