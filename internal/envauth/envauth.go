@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -324,8 +325,12 @@ func (s Sources) files() ([]authFile, error) {
 	return out, nil
 }
 
+// MaxFileSize bounds a file named by CGHISTORY_AUTH_FILE (a Kubernetes
+// secret holds at most 1 MiB).
+const MaxFileSize = 1 << 20
+
 func readFile(path string) (authFile, error) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path)
 	if err != nil {
 		return authFile{}, fmt.Errorf("%s: %w", FileVar, err)
 	}
@@ -375,4 +380,27 @@ func readFile(path string) (authFile, error) {
 		}
 	}
 	return f, nil
+}
+
+// readBounded reads a regular file of at most MaxFileSize bytes; anything
+// else (a FIFO, a device such as /dev/zero) is refused before it is opened.
+func readBounded(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d KiB, too large for a docker config file", path, MaxFileSize>>10)
+	}
+	return b, nil
 }

@@ -128,6 +128,8 @@ func TestMalformed(t *testing.T) {
 		{"bad base64", "", `{"auths":{"r.io":{"auth":"!!` + secret + `"}}}`, `"auth" of "r.io" is not base64`},
 		{"no colon", "", `{"auths":{"r.io":{"auth":"` + b64(secret) + `"}}}`, "not base64(USERNAME:PASSWORD)"},
 		{"missing file", "", "MISSING", "no such file"},
+		{"device", "", "/dev/zero", "/dev/zero is not a regular file"},
+		{"too large", "", `{"auths":{"r.io":{"auth":"` + strings.Repeat("A", MaxFileSize) + `"}}}`, "is larger than 1024 KiB"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +139,8 @@ func TestMalformed(t *testing.T) {
 				t.Setenv(FileVar, "")
 			case "MISSING":
 				t.Setenv(FileVar, filepath.Join(t.TempDir(), "nope.json"))
+			case "/dev/zero":
+				t.Setenv(FileVar, tc.file)
 			default:
 				t.Setenv(FileVar, writeFile(t, tc.file))
 			}
