@@ -1,5 +1,5 @@
 // Command docker-credential-cghistory is a read-only docker credential
-// helper. It serves credentials from CGHISTORY_AUTH_<HOST> variables and from
+// helper. It serves credentials from CGHISTORY_AUTH_<NAME> variables and from
 // docker-config files listed in CGHISTORY_AUTH_FILE, so CI jobs and
 // Kubernetes pods can pull without writing secrets to ~/.docker/config.json.
 // Configure it with "credHelpers": {"cgr.dev": "cghistory"} or
@@ -22,7 +22,7 @@ type helper struct {
 }
 
 var errReadOnly = errors.New("docker-credential-cghistory is read-only and never stores secrets: " +
-	"set CGHISTORY_AUTH_<HOST> or list docker config files in CGHISTORY_AUTH_FILE instead")
+	"set CGHISTORY_AUTH_<NAME>=\"host=HOST USERNAME:SECRET\" or list docker config files in CGHISTORY_AUTH_FILE instead")
 
 func (helper) Add(*credentials.Credentials) error { return errReadOnly }
 

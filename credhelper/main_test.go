@@ -57,7 +57,7 @@ func TestProtocol(t *testing.T) {
 		t.Fatalf("get unknown = %v, want docker's not-found error", err)
 	}
 	list, err := client.List(p)
-	if err != nil || list["quay.io"] != "robot" || list["cgr_dev"] != "_token" {
+	if err != nil || list["quay.io"] != "robot" || list["cgr.dev"] != "_token" {
 		t.Fatalf("list = %v, %v", list, err)
 	}
 	err = client.Store(p, &credentials.Credentials{ServerURL: "cgr.dev", Username: "u", Secret: "s"})

@@ -402,7 +402,7 @@ func TestCredentialHelperThroughDocker(t *testing.T) {
 		name, config string
 		env          []string
 	}{
-		{"credHelpers + variable", fmt.Sprintf(`{"credHelpers":{%q:"cghistory"}}`, s.Host), []string{registryVar(s.Host) + "=robot:robot-secret-42"}},
+		{"credHelpers + variable", fmt.Sprintf(`{"credHelpers":{%q:"cghistory"}}`, s.Host), []string{registryVar(s.Host) + "=host=" + s.Host + " robot:robot-secret-42"}},
 		{"credsStore + file", `{"credsStore":"cghistory"}`, []string{"CGHISTORY_AUTH_FILE=" + file}},
 	}
 	for _, tc := range cases {
@@ -438,7 +438,7 @@ func TestAuthThroughDocker(t *testing.T) {
 	if !strings.Contains(r.stdout, "anonymous") || !strings.Contains(r.stdout, "denied") {
 		t.Errorf("anonymous auth report:\n%s", r.stdout)
 	}
-	r = d.run("", []string{path, registryVar(s.Host) + "=ci:ci-secret-77"}, "cghistory", "auth", "--debug", ref).ok(t)
+	r = d.run("", []string{path, registryVar(s.Host) + "=host=" + s.Host + " ci:ci-secret-77"}, "cghistory", "auth", "--debug", ref).ok(t)
 	if !strings.Contains(r.stdout, "credHelpers:cghistory") || !strings.Contains(r.stdout, "pull granted") || !strings.Contains(r.stdout, " ci ") {
 		t.Errorf("auth report:\n%s", r.stdout)
 	}
