@@ -90,7 +90,8 @@ func Sniff(p string, src []byte) (ref.FileKind, bool) {
 }
 
 // Find returns the image references of a file of kind, what it leaves
-// alone and why, or the file's parse error.
+// alone and why, or the file's parse error. A file over MaxExpansion or
+// MaxDepth is an error that names the limit.
 func Find(kind ref.FileKind, p string, src []byte) ([]ref.Found, []ref.Skipped, error) {
 	return FindContext(context.Background(), kind, p, src)
 }
