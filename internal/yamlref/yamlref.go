@@ -8,6 +8,7 @@ package yamlref
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -65,12 +66,18 @@ func KindOf(p string) (ref.FileKind, bool) {
 }
 
 // Sniff reads a YAML or JSON file of no telling name: Kubernetes when a
-// document has apiVersion and kind.
+// document has apiVersion and kind. A file over the limits (MaxExpansion,
+// MaxDepth) is taken as Kubernetes too, so that Find says why it is
+// refused instead of it being skipped in silence.
 func Sniff(p string, src []byte) (ref.FileKind, bool) {
 	if !bytes.Contains(src, []byte("apiVersion")) || !bytes.Contains(src, []byte("kind")) {
 		return "", false // cheap: most YAML files of a big repository end here
 	}
-	docs, err := decode(p, src)
+	docs, err := decode(context.Background(), p, src)
+	var le *limitError
+	if errors.As(err, &le) {
+		return ref.Kubernetes, true
+	}
 	if err != nil {
 		return "", false
 	}
@@ -83,12 +90,19 @@ func Sniff(p string, src []byte) (ref.FileKind, bool) {
 }
 
 // Find returns the image references of a file of kind, what it leaves
-// alone and why, or the file's parse error.
+// alone and why, or the file's parse error. A file over MaxExpansion or
+// MaxDepth is an error that names the limit.
 func Find(kind ref.FileKind, p string, src []byte) ([]ref.Found, []ref.Skipped, error) {
+	return FindContext(context.Background(), kind, p, src)
+}
+
+// FindContext is Find that stops with ctx's error when ctx ends while the
+// file is parsed (between documents, and while aliases are measured).
+func FindContext(ctx context.Context, kind ref.FileKind, p string, src []byte) ([]ref.Found, []ref.Skipped, error) {
 	if bytes.IndexByte(src, 0) >= 0 {
 		return nil, nil, errors.New("binary file (contains NUL bytes)")
 	}
-	docs, err := decode(p, src)
+	docs, err := decode(ctx, p, src)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,14 +136,18 @@ func Find(kind ref.FileKind, p string, src []byte) ([]ref.Found, []ref.Skipped, 
 }
 
 // decode reads every document of a YAML stream (JSON files normalised
-// first), as mapping nodes' roots.
-func decode(p string, src []byte) ([]*yaml.Node, error) {
+// first), as mapping nodes' roots, and refuses a stream over the limits.
+func decode(ctx context.Context, p string, src []byte) ([]*yaml.Node, error) {
 	if strings.HasSuffix(strings.ToLower(p), ".json") {
 		src = normaliseJSON(src)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
+	m := &measure{ctx: ctx, size: map[*yaml.Node]int{}}
 	var docs []*yaml.Node
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if err == io.EOF {
@@ -137,6 +155,9 @@ func decode(p string, src []byte) ([]*yaml.Node, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("cannot parse YAML: %w", err)
+		}
+		if _, err := m.node(&n, 0); err != nil {
+			return nil, err
 		}
 		if len(n.Content) > 0 {
 			docs = append(docs, n.Content[0])
@@ -156,6 +177,7 @@ type finder struct {
 	s       *source
 	seen    map[*yaml.Node]bool // scalars already taken (anchors shared by aliases)
 	walked  map[*yaml.Node]bool // collections already walked (aliases, cycles)
+	deep    bool                // visit went past MaxDepth
 	found   []ref.Found
 	skipped []ref.Skipped
 	errs    []error
@@ -359,19 +381,28 @@ func (f *finder) walk(n *yaml.Node) bool {
 // once, however many aliases lead to it); fn returns whether to go on
 // below the entry's value.
 func (f *finder) visit(n *yaml.Node, fn func(key string, v *yaml.Node) bool) {
+	f.visitDepth(n, fn, 0)
+}
+
+func (f *finder) visitDepth(n *yaml.Node, fn func(key string, v *yaml.Node) bool, depth int) {
 	n = resolve(n)
-	if !f.walk(n) {
+	if !f.walk(n) || f.deep {
+		return
+	}
+	if depth++; depth > MaxDepth { // aliases can nest anchors deeper than the file
+		f.deep = true
+		f.errs = append(f.errs, &limitError{fmt.Sprintf("line %d: the file nests deeper than %d levels through aliases", n.Line, MaxDepth)})
 		return
 	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			f.visit(c, fn)
+			f.visitDepth(c, fn, depth)
 		}
 	case yaml.MappingNode:
 		for _, kv := range entries(n) {
 			if fn(kv[0].Value, resolve(kv[1])) {
-				f.visit(kv[1], fn)
+				f.visitDepth(kv[1], fn, depth)
 			}
 		}
 	}
