@@ -138,3 +138,52 @@ func TestHintsHostileDockerfile(t *testing.T) {
 		})
 	}
 }
+
+// TestHintDeadline: whatever holds the hook up (here the cached history of
+// the pinned tag replaced by a FIFO nobody writes, as a slow or hostile
+// file system would), docker gets its answer within the deadline: the hook
+// used to wait forever, and docker build with it.
+func TestHintDeadline(t *testing.T) {
+	s := registrytest.New(t)
+	b := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
+	ref := s.Ref("chainguard/go", "latest")
+	d := newDockerEnv(t, "")
+	d.docker("cghistory", ref).ok(t) // caches the tag's history
+	var cacheDir string
+	for _, kv := range d.env {
+		if v, ok := strings.CutPrefix(kv, "CGHISTORY_CACHE_DIR="); ok {
+			cacheDir = v
+		}
+	}
+	var entries []string
+	_ = filepath.WalkDir(cacheDir, func(path string, e os.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() && filepath.Base(filepath.Dir(path)) == "history" {
+			entries = append(entries, path)
+		}
+		return nil
+	})
+	if len(entries) == 0 {
+		t.Fatalf("no cached history under %s", cacheDir)
+	}
+	for _, p := range entries {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"@"+b.Digest.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pluginBinary, "cghistory", "docker-cli-plugin-hooks", `{"RootCmd":"build","Flags":{},"CommandError":"exit status 1"}`)
+	cmd.Dir, cmd.Env = dir, d.env
+	start := time.Now()
+	out, _ := cmd.Output()
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the hook took %s (output %q)", took, out)
+	}
+}
