@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # The step of the cgpin GitHub Action (.github/actions/cgpin/action.yml):
 # installs docker cgpin from this repository when it is not installed, runs
-# it in check or update mode with the inputs given as INPUT_* variables, and
-# writes the outputs (changed, json, markdown) to $GITHUB_OUTPUT and a
-# summary to $GITHUB_STEP_SUMMARY. It runs outside GitHub too, given those
-# files and $RUNNER_TEMP.
+# it once in check or update mode with the inputs given as INPUT_* variables,
+# and writes the outputs (changed, json, markdown: both from that one run) to
+# $GITHUB_OUTPUT and a summary to $GITHUB_STEP_SUMMARY. It runs outside
+# GitHub too, given those files, $RUNNER_TEMP, docker and jq.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 : "${RUNNER_TEMP:?}" "${GITHUB_OUTPUT:?}"
 summary=${GITHUB_STEP_SUMMARY:-/dev/null}
 export DOCKER_CONFIG="${DOCKER_CONFIG:-$HOME/.docker}"
+command -v jq >/dev/null || { echo "cgpin action: jq is not installed (GitHub's runners have it)" >&2; exit 2; }
 
-if ! docker cgpin --help >/dev/null 2>&1; then
-	echo "Installing docker cgpin from $repo"
+# installed says whether docker itself lists cgpin as a working plugin of
+# this project. (docker exits 0 for "docker cgpin --help" even when cgpin
+# is no command at all: it prints its own help.) docker info answers this
+# from its plugin directories alone, without a daemon.
+installed() {
+	[ "$(docker info --format '{{range .ClientInfo.Plugins}}{{if and (eq .Name "cgpin") (not .Err)}}{{.Vendor}}{{end}}{{end}}' 2>/dev/null)" = docker-cghistory ]
+}
+if ! installed; then
+	echo "Installing docker cgpin from $repo into $DOCKER_CONFIG/cli-plugins"
 	make -s -C "$repo" install DOCKER_CONFIG="$DOCKER_CONFIG" BINDIR="$RUNNER_TEMP/cghistory-bin"
+	installed || { echo "cgpin action: installed, but docker does not list cgpin as a plugin (DOCKER_CONFIG=$DOCKER_CONFIG)" >&2; exit 2; }
 fi
 
 args=()
@@ -25,27 +34,49 @@ set -f # inputs are words, never file-name globs
 for f in ${INPUT_FIXES:-}; do args+=(--fixes "$f"); done
 for g in ${INPUT_IGNORE_IMAGES:-}; do args+=(--ignore-image "$g"); done
 for m in ${INPUT_REGISTRY_MAP:-}; do args+=(--registry-map "$m"); done
-# Paths are separated by spaces or lines; "--" ends the flags before them.
-read -r -d '' -a paths <<<"${INPUT_PATHS:-.}" || true
+# One path per line, so paths may hold spaces; "--" ends the flags before
+# them.
+mapfile -t paths < <(printf '%s\n' "${INPUT_PATHS:-.}" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d')
+[ "${#paths[@]}" -gt 0 ] || paths=(.)
 set +f
 
+# One cgpin run gives both outputs: the markdown is rendered from the JSON
+# of the changes it made (update) or would make (check), so the body of a
+# pull request always describes the digests written, even when a tag moves
+# meanwhile.
 json=$RUNNER_TEMP/cgpin.json
 markdown=$RUNNER_TEMP/cgpin.md
 status=0
 case "${INPUT_MODE:-check}" in
-check)
-	docker cgpin --check --format markdown "${args[@]}" -- "${paths[@]}" >"$markdown" || true
-	docker cgpin --check --format json "${args[@]}" -- "${paths[@]}" >"$json" || status=$?
-	;;
-update)
-	docker cgpin --update --dry-run --explain --format markdown "${args[@]}" -- "${paths[@]}" >"$markdown"
-	docker cgpin --update --format json "${args[@]}" -- "${paths[@]}" >"$json"
-	;;
+check) docker cgpin --check --format json "${args[@]}" -- "${paths[@]}" >"$json" || status=$? ;;
+update) docker cgpin --update --explain --format json "${args[@]}" -- "${paths[@]}" >"$json" || status=$? ;;
 *)
 	echo "mode must be check or update, not \"$INPUT_MODE\"" >&2
 	exit 2
 	;;
 esac
+
+# Every value is untrusted text (file names, references, package names):
+# each goes into a code span, with control characters shown escaped (\u001b),
+# the fence longer than any run of backticks in it, and pipes escaped for
+# the table, so none can add markup, links, HTML or rows.
+: >"$markdown"
+if [ -s "$json" ]; then
+	jq -rs '
+	def visible: [explode[] | if . < 32 or (. >= 127 and . < 160) then
+		"\\u" + ([(. / 4096 | floor) % 16, (. / 256 | floor) % 16, (. / 16 | floor) % 16, . % 16] | map("0123456789abcdef"[.:. + 1]) | add)
+		else [.] | implode end] | add // "";
+	def code: tostring | visible | gsub("\\|"; "\\|") as $v
+		| ([$v | scan("`+") | length] | max // 0) as $n
+		| ("`" * ($n + 1)) as $f
+		| (if $n > 0 then " " else "" end) as $pad
+		| $f + $pad + $v + $pad + $f;
+	def short: sub("^(?<a>sha256:[0-9a-f]{12})[0-9a-f]*$"; "\(.a)");
+	"### Base image updates (docker cgpin)\n\n| where | image | digest | what changed |\n|---|---|---|---|",
+	(.[] | (.Old | capture("@(?<d>sha256:[0-9a-f]+)$").d // null) as $old
+		| "| \("\(.File):\(.Line)" | code) | \(.Old | sub("@sha256:[0-9a-f]+$"; "") | code) | \(if $old then $old | short | code else "(unpinned)" end) → \(.Digest | short | code) | \(if (.Changes // "") != "" then .Changes | code else "" end) |")
+	' "$json" >"$markdown"
+fi
 
 changed=false
 [ -s "$json" ] && changed=true

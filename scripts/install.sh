@@ -37,7 +37,19 @@ if [[ -x $bin/docker-credential-cghistory ]]; then
 	case ":$PATH:" in *":$bindir:"*) ;; *) echo "note: add $bindir to your PATH so docker finds the credential helper" ;; esac
 fi
 
+# Ready when docker itself lists all three as working plugins of this
+# project: "docker cghistory --help" exits 0 even when cghistory is no
+# command at all (docker prints its own help). docker info answers this from
+# its plugin directories alone, without a daemon.
 if command -v docker >/dev/null 2>&1; then
-	docker cghistory --help >/dev/null 2>&1 && echo "docker cghistory is ready: try 'docker cghistory nginx'" ||
-		echo "warning: 'docker cghistory' did not run; is DOCKER_CONFIG=${DOCKER_CONFIG:-} the config docker uses?" >&2
+	listed=$(docker info --format '{{range .ClientInfo.Plugins}}{{if and (not .Err) (eq .Vendor "docker-cghistory")}}{{.Name}} {{end}}{{end}}' 2>/dev/null || true)
+	missing=()
+	for n in cghistory cgdiff cgpin; do
+		[[ " $listed " == *" $n "* ]] || missing+=("docker $n")
+	done
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		echo "docker cghistory is ready: try 'docker cghistory nginx'"
+	else
+		echo "warning: docker does not list ${missing[*]} as working plugins ('docker info' shows why); is DOCKER_CONFIG=${DOCKER_CONFIG:-} the config docker uses?" >&2
+	fi
 fi

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/hints"
@@ -108,7 +109,18 @@ func Hook(w io.Writer, request string) error {
 	if err != nil {
 		return nil
 	}
-	msg := hints.For(hints.Event{Command: req.RootCmd, Flags: req.Flags, Failed: req.CommandError != ""}, dir, cache.New(cache.DefaultDir(), 0))
+	// The hint runs apart and is given only if ready by the deadline: a
+	// slow file system or cache must not hold up the user's docker build.
+	// (Past the deadline the process exits, ending the goroutine.)
+	answer := make(chan string, 1)
+	go func() {
+		answer <- hints.For(hints.Event{Command: req.RootCmd, Flags: req.Flags, Failed: req.CommandError != ""}, dir, cache.New(cache.DefaultDir(), 0))
+	}()
+	var msg string
+	select {
+	case msg = <-answer:
+	case <-time.After(hints.Deadline):
+	}
 	if msg == "" {
 		return nil
 	}

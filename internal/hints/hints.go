@@ -6,9 +6,13 @@
 package hints
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
@@ -21,6 +25,14 @@ import (
 // Commands are the docker commands the hints follow, as docker's hook
 // configuration names them.
 const Commands = "build,buildx build,builder build,image build"
+
+// MaxDockerfile is the largest Dockerfile a hint reads; a larger one gets
+// no hint.
+const MaxDockerfile = 1 << 20
+
+// Deadline bounds a hint: docker waits for the hook before it returns to
+// the user, so a hint that is not ready by then is not given.
+const Deadline = 500 * time.Millisecond
 
 // Event is what docker tells a hook: the command (e.g. "build"), the names
 // of the flags given (never their values, nor the arguments), and the
@@ -40,9 +52,8 @@ func For(event Event, dir string, c *cache.Cache) string {
 	if _, ok := event.Flags["f"]; ok {
 		return ""
 	}
-	path := filepath.Join(dir, "Dockerfile")
-	src, err := os.ReadFile(path)
-	if err != nil || len(src) > 1<<20 {
+	src, err := readDockerfile(dir)
+	if err != nil {
 		return ""
 	}
 	found, _, err := dockerfile.Refs(src)
@@ -88,4 +99,62 @@ func before(c *cache.Cache, tag name.Tag, pinned v1.Hash) string {
 		}
 	}
 	return ""
+}
+
+// readDockerfile reads dir's Dockerfile: a regular file of at most
+// MaxDockerfile bytes, or a symlink to one inside dir. Anything else
+// (a device such as /dev/zero, a FIFO, a socket, a directory) is never
+// opened for reading, and a FIFO swapped in after the check cannot block
+// the open (O_NONBLOCK) nor be read (the opened file is checked again).
+func readDockerfile(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "Dockerfile")
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		if path, err = insideSymlink(dir, path); err != nil {
+			return nil, err
+		}
+		if fi, err = os.Lstat(path); err != nil {
+			return nil, err
+		}
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > MaxDockerfile {
+		return nil, errors.New("not a regular file of at most 1 MiB")
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if opened, err := f.Stat(); err != nil || !opened.Mode().IsRegular() || !os.SameFile(fi, opened) {
+		return nil, errors.New("changed while read")
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxDockerfile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > MaxDockerfile {
+		return nil, errors.New("larger than 1 MiB")
+	}
+	return src, nil
+}
+
+// insideSymlink resolves the symlink path to the file it names, which must
+// lie inside dir: a hint never reads a file out of the build's directory.
+func insideSymlink(dir, path string) (string, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(root, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", errors.New("a symlink out of the directory")
+	}
+	return target, nil
 }
