@@ -209,7 +209,7 @@ func TestModes(t *testing.T) {
 		assert.NilError(t, c.Put("tokens", "k", []byte("v")))
 		checkMode(t, dir, 0o700)
 		checkMode(t, filepath.Join(dir, "tokens", "k"), 0o600)
-		checkMode(t, filepath.Join(dir, tagName), 0o644)
+		checkMode(t, filepath.Join(dir, tagName), 0o600)
 	})
 
 	t.Run("overwritten file", func(t *testing.T) {

@@ -29,7 +29,7 @@ const (
 		"# This file is a cache directory tag " + tagMark + ".\n" +
 		"# docker-cghistory prunes and deletes files only in directories tagged so.\n" +
 		"# For information about cache directory tags, see https://bford.info/cachedir/\n"
-	tagMode fs.FileMode = 0o644
+	tagMode = fileMode // as every file of the cache; never taken for an entry by name
 	// maxTag bounds the read of a tag: the spec's tags are a few lines.
 	maxTag = 1 << 10
 	// tagTmpPrefix starts the name of a tag being written; a directory
