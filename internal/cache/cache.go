@@ -92,10 +92,12 @@ func New(dir string, maxBytes int64) *Cache {
 }
 
 // Open returns a cache for dir, bounded by maxBytes, after setting up its
-// directory, so that a directory the cache refuses (another user's, one
-// writable by others, one whose docker-cghistory subdirectory is not a
-// cache) is an error now. The result's Dir is the directory the cache
-// uses: dir, or dir/docker-cghistory when dir holds other files. An empty
+// directory, so that a directory the cache refuses (a file, another user's
+// directory, a docker-cghistory subdirectory that is a symbolic link or
+// not a cache) is an error now. The result's Dir is the directory the
+// cache uses: dir, or dir/docker-cghistory when dir holds other files. A
+// directory that cannot be created (a read-only file system) is no error:
+// as with New, the cache tries again on Put, and its Gets miss. An empty
 // dir gives a disabled cache.
 func Open(dir string, maxBytes int64) (*Cache, error) {
 	c := New(dir, maxBytes)
@@ -103,8 +105,11 @@ func Open(dir string, maxBytes int64) (*Cache, error) {
 		return c, nil
 	}
 	root, err := c.rootDir(true)
-	if err != nil {
+	if errors.Is(err, errRefused) {
 		return nil, err
+	}
+	if err != nil {
+		return New(dir, maxBytes), nil
 	}
 	return &Cache{Dir: root.dir, MaxBytes: maxBytes, named: dir, root: root, established: true}, nil
 }

@@ -89,7 +89,7 @@ func choose(dir string) (place, error) {
 		return place{}, fmt.Errorf("cache: %w", err)
 	}
 	if !fi.IsDir() {
-		return place{}, fmt.Errorf("cache: %s is not a directory", dir)
+		return place{}, refuse("%s is not a directory", dir)
 	}
 	if st, _, err := inspect(dir, false, fi); err != nil {
 		return place{}, err
@@ -114,10 +114,19 @@ func choose(dir string) (place, error) {
 	return place{dir: sub, sub: true, state: st, id: fi}, nil
 }
 
+// errRefused is in the errors for a directory the cache will not use.
+var errRefused = errors.New("refusing to use it")
+
+// refuse returns the error for a directory the cache will not use, with
+// the reason and what to do.
+func refuse(format string, args ...any) error {
+	return fmt.Errorf("cache: %s: %w (point CGHISTORY_CACHE_DIR at a new directory of your own)",
+		fmt.Sprintf(format, args...), errRefused)
+}
+
 // refusal explains why neither dir nor its subdirectory can hold the cache.
 func refusal(dir, sub, why string) error {
-	return fmt.Errorf("cache: %s holds other files, so the cache would go in %s, but that %s: "+
-		"refusing to use it (point CGHISTORY_CACHE_DIR at a new directory of your own)", dir, sub, why)
+	return refuse("%s holds other files, so the cache would go in %s, but that %s", dir, sub, why)
 }
 
 // inspect tells what the directory at path (fi from Stat, or Lstat for
@@ -179,7 +188,7 @@ func establish(p place) (fs.FileInfo, error) {
 		return nil, err
 	}
 	if st == foreign {
-		return nil, fmt.Errorf("cache: %s %s: refusing to use it (point CGHISTORY_CACHE_DIR at a new directory of your own)", p.dir, why)
+		return nil, refuse("%s %s", p.dir, why)
 	}
 	r, opened, err := openDir(p.dir, p.sub)
 	if err != nil {

@@ -501,6 +501,15 @@ func TestOpen(t *testing.T) {
 	_, err = Open(file, 0)
 	assert.Check(t, is.ErrorContains(err, "is not a directory"))
 
+	// A directory that cannot be created (here: under a file; a read-only
+	// file system alike) is no error up front, as before: Puts fail, Gets
+	// miss, and the commands still run.
+	c, err = Open(filepath.Join(file, "cache"), 0)
+	assert.NilError(t, err)
+	assert.Check(t, is.ErrorContains(c.Put("tokens", "k", []byte("v")), "not a directory"))
+	_, ok := c.Get("tokens", "k")
+	assert.Check(t, !ok)
+
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	c, err = Open(dir, 7)
 	assert.NilError(t, err)
