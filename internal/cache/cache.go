@@ -4,9 +4,17 @@
 // and pruned least-recently-used first.
 //
 // Values are stored by kind (a fixed short word such as "tokens" or
-// "manifests") and key as Dir/kind/key, written atomically (temporary file
-// plus rename) so that several processes can share the directory. Blobs are
-// content-addressed and verified against their digest on every read.
+// "manifests") and key as kind/key in the cache's directory, written
+// atomically (temporary file plus rename) so that several processes can
+// share the directory. Blobs are content-addressed and verified against
+// their digest on every read.
+//
+// The cache creates, chmods, prunes and deletes only inside a directory it
+// created, or found empty, and tagged (CACHEDIR.TAG); a directory holding
+// other files gets the cache in its docker-cghistory subdirectory. Every
+// access goes through an os.Root, so no symbolic link leads it out of that
+// directory, and pruning deletes only files laid out and moded as Put
+// writes them.
 //
 // It is hand-written because no maintained library keeps a size-bounded,
 // content-verified on-disk cache with owner-only file modes (0700
@@ -16,11 +24,13 @@ package cache
 
 import (
 	"cmp"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,27 +60,58 @@ const (
 	blobAlgo = "sha256"
 )
 
-// Cache stores byte values by kind and key under Dir, a 0700 directory tree
-// of 0600 files. A nil *Cache or one with an empty Dir is a valid, disabled
-// cache: every Get misses and every Put is a no-op. Set Dir and MaxBytes
-// before first use; a Cache is then safe for concurrent use and must not be
-// copied.
+// Cache stores byte values by kind and key in a 0700 directory tree of 0600
+// files: Dir itself when it is absent, empty, or tagged as a cache already,
+// else Dir/docker-cghistory. A nil *Cache or one with an empty Dir is a
+// valid, disabled cache: every Get misses and every Put is a no-op. Set Dir
+// and MaxBytes before first use; a Cache is then safe for concurrent use
+// and must not be copied.
 type Cache struct {
-	// Dir is the root directory of the cache; "" disables the cache.
+	// Dir is the directory the user named for the cache; "" disables the
+	// cache.
 	Dir string
-	// MaxBytes bounds the total size of the files under Dir: 0 means
+	// MaxBytes bounds the total size of the cache's entries: 0 means
 	// DefaultMaxBytes and a negative value means unbounded.
 	MaxBytes int64
 
+	named       string     // the directory the user named, when Open set Dir to root
+	rootMu      sync.Mutex // guards root and established
+	root        place      // the directory the cache uses, once known
+	established bool       // root exists and is tagged
+
 	mu       sync.Mutex // guards measured and total, and serialises pruning
 	measured bool       // total has been measured from the tree
-	total    int64      // running estimate of the size of the files under Dir
+	total    int64      // running estimate of the size of the entries
 }
 
-// New returns a cache rooted at dir and bounded by maxBytes (see
-// Cache.MaxBytes). An empty dir gives a disabled cache.
+// New returns a cache for dir, bounded by maxBytes (see Cache.MaxBytes).
+// Nothing is created until the first Put. An empty dir gives a disabled
+// cache.
 func New(dir string, maxBytes int64) *Cache {
 	return &Cache{Dir: dir, MaxBytes: maxBytes}
+}
+
+// Open returns a cache for dir, bounded by maxBytes, after setting up its
+// directory, so that a directory the cache refuses (a file, another user's
+// directory, a docker-cghistory subdirectory that is a symbolic link or
+// not a cache) is an error now. The result's Dir is the directory the
+// cache uses: dir, or dir/docker-cghistory when dir holds other files. A
+// directory that cannot be created (a read-only file system) is no error:
+// as with New, the cache tries again on Put, and its Gets miss. An empty
+// dir gives a disabled cache.
+func Open(dir string, maxBytes int64) (*Cache, error) {
+	c := New(dir, maxBytes)
+	if !c.enabled() {
+		return c, nil
+	}
+	root, err := c.rootDir(true)
+	if errors.Is(err, errRefused) {
+		return nil, err
+	}
+	if err != nil {
+		return New(dir, maxBytes), nil
+	}
+	return &Cache{Dir: root.dir, MaxBytes: maxBytes, named: dir, root: root, established: true}, nil
 }
 
 // DefaultDir returns $CGHISTORY_CACHE_DIR if it is set, else
@@ -132,15 +173,88 @@ func checkName(what, s string) error {
 	return nil
 }
 
-// path returns Dir/kind/key after checking kind and key.
-func (c *Cache) path(kind, key string) (string, error) {
+// entry returns the name of kind/key inside the cache's directory after
+// checking kind and key.
+func entry(kind, key string) (string, error) {
 	if err := checkName("kind", kind); err != nil {
 		return "", err
 	}
 	if err := checkName("key", key); err != nil {
 		return "", err
 	}
-	return filepath.Join(c.Dir, kind, key), nil
+	return filepath.Join(kind, key), nil
+}
+
+// rootDir returns the directory the cache uses. With create, it is set up
+// (created and tagged, see establish) on the first call; without, it may
+// not exist yet, which reads take as a miss.
+func (c *Cache) rootDir(create bool) (place, error) {
+	c.rootMu.Lock()
+	defer c.rootMu.Unlock()
+	if c.root.dir != "" && (c.established || !create) {
+		return c.root, nil
+	}
+	named := c.Dir
+	if c.named != "" {
+		named = c.named
+	}
+	p, err := choose(named)
+	if err != nil {
+		return place{}, err
+	}
+	if !create {
+		c.root = p // looked at once: reads need not walk an old cache again
+		return p, nil
+	}
+	if p.id, err = establish(p); err != nil {
+		return place{}, err
+	}
+	p.state = marked
+	c.root, c.established = p, true
+	return p, nil
+}
+
+// openRoot opens the directory the cache uses (see rootDir), checking each
+// time that it is still the user's own directory it was (not a symbolic
+// link, for a subdirectory). When it was deleted or replaced since, it is
+// looked for (and, with create, set up) again, as on first use.
+func (c *Cache) openRoot(create bool) (*os.Root, error) {
+	for again := false; ; again = true {
+		p, err := c.rootDir(create)
+		if err != nil {
+			return nil, err
+		}
+		r, fi, err := openDir(p.dir, p.sub)
+		if err == nil {
+			if p.id == nil || os.SameFile(p.id, fi) {
+				return r, nil
+			}
+			_ = r.Close()
+			err = errMoved
+		}
+		if again || p.id == nil {
+			return nil, fmt.Errorf("cache: %s: %w", p.dir, err)
+		}
+		c.rootMu.Lock()
+		if c.root.dir == p.dir {
+			c.root, c.established = place{}, false
+		}
+		c.rootMu.Unlock()
+	}
+}
+
+// openTagged opens the directory the cache uses for pruning or deleting:
+// only one that carries the cache's tag now.
+func (c *Cache) openTagged() (*os.Root, bool) {
+	r, err := c.openRoot(false)
+	if err != nil {
+		return nil, false
+	}
+	if !hasTag(r) {
+		_ = r.Close()
+		return nil, false
+	}
+	return r, true
 }
 
 // Get returns the value stored under kind and key and marks it as recently
@@ -150,106 +264,135 @@ func (c *Cache) Get(kind, key string) ([]byte, bool) {
 	if !c.enabled() {
 		return nil, false
 	}
-	p, err := c.path(kind, key)
+	name, err := entry(kind, key)
 	if err != nil {
 		return nil, false
 	}
-	b, err := os.ReadFile(p)
+	r, err := c.openRoot(false)
 	if err != nil {
 		return nil, false
 	}
-	touch(p)
+	defer r.Close()
+	return c.read(r, name)
+}
+
+// read returns the content of the regular file name in r, marking it as
+// recently used. A file larger than the cache's bound is no entry of it.
+func (c *Cache) read(r *os.Root, name string) ([]byte, bool) {
+	f, err := r.OpenFile(name, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, false
+	}
+	if limit := c.maxBytes(); limit >= 0 && fi.Size() > limit {
+		return nil, false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, fi.Size()))
+	if err != nil {
+		return nil, false
+	}
+	touch(r, name)
 	return b, true
 }
 
 // touch sets the modification time that Prune orders entries by; failing
 // to do so only makes the entry look older.
-func touch(p string) {
+func touch(r *os.Root, name string) {
 	now := time.Now()
-	_ = os.Chtimes(p, now, now)
+	_ = r.Chtimes(name, now, now)
 }
 
 // Put stores b under kind and key, replacing any previous value. The file
 // is written to a temporary file in the same directory and renamed into
 // place, so readers (in any process) see the old value or the new one,
-// never a part. Directories are created (or tightened) to 0700 and the file
-// is 0600. When the cache grows over its bound, Put prunes it.
+// never a part. The cache's directory is set up on the first Put (see
+// Open); the kind's directory is created (or tightened) to 0700 and the
+// file is 0600. When the cache grows over its bound, Put prunes it.
 func (c *Cache) Put(kind, key string, b []byte) error {
 	if !c.enabled() {
 		return nil
 	}
-	p, err := c.path(kind, key)
+	name, err := entry(kind, key)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(p)
-	if err := ensureDir(c.Dir); err != nil {
+	r, err := c.openRoot(true)
+	if err != nil {
 		return err
 	}
-	if err := ensureDir(dir); err != nil {
+	defer r.Close()
+	if err := ensureDir(r, kind); err != nil {
 		return err
 	}
 	var old int64
-	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+	if fi, err := r.Lstat(name); err == nil && fi.Mode().IsRegular() {
 		old = fi.Size()
 	}
-	if err := writeAtomic(dir, p, b); err != nil {
+	if err := writeAtomic(r, kind, name, b); err != nil {
 		return err
 	}
-	return c.grow(int64(len(b)) - old)
+	return c.grow(r, int64(len(b))-old)
 }
 
-// ensureDir creates dir (and its parents) as 0700, and tightens it to 0700
-// if it already existed with another mode.
-func ensureDir(dir string) error {
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+// ensureDir creates the directory name in r as 0700, and tightens it to
+// 0700 if it already existed with another mode. Anything else by that name
+// (a symbolic link, a file) is an error.
+func ensureDir(r *os.Root, name string) error {
+	if err := r.Mkdir(name, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("cache: create directory: %w", err)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := r.Lstat(name)
 	if err != nil {
 		return fmt.Errorf("cache: create directory: %w", err)
 	}
+	if !fi.IsDir() {
+		return fmt.Errorf("cache: %s in %s is not a directory", name, r.Name())
+	}
 	if fi.Mode().Perm() != dirMode {
-		if err := os.Chmod(dir, dirMode); err != nil {
+		if err := r.Chmod(name, dirMode); err != nil {
 			return fmt.Errorf("cache: set directory mode: %w", err)
 		}
 	}
 	return nil
 }
 
-func writeAtomic(dir, p string, b []byte) (err error) {
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+func writeAtomic(r *os.Root, dir, name string, b []byte) (err error) {
+	tmp := filepath.Join(dir, tmpPrefix+rand.Text())
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return fmt.Errorf("cache: create temporary file: %w", err)
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = r.Remove(tmp)
 		}
 	}()
 	if err := f.Chmod(fileMode); err != nil {
 		return fmt.Errorf("cache: set file mode: %w", err)
 	}
 	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("cache: write %s: %w", filepath.Base(p), err)
+		return fmt.Errorf("cache: write %s: %w", filepath.Base(name), err)
 	}
 	// No fsync: it would cost milliseconds per entry, and a torn entry
 	// after a crash is harmless (blobs are verified by digest, JSON that does
 	// not decode is a miss, and a secdb that does not parse is refetched).
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("cache: write %s: %w", filepath.Base(p), err)
+		return fmt.Errorf("cache: write %s: %w", filepath.Base(name), err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return fmt.Errorf("cache: store %s: %w", filepath.Base(p), err)
+	if err := r.Rename(tmp, name); err != nil {
+		return fmt.Errorf("cache: store %s: %w", filepath.Base(name), err)
 	}
 	return nil
 }
 
 // grow adds delta to the running size estimate, measuring the tree on the
 // first call, and prunes when the estimate goes over the bound.
-func (c *Cache) grow(delta int64) error {
+func (c *Cache) grow(r *os.Root, delta int64) error {
 	limit := c.maxBytes()
 	if limit < 0 {
 		return nil
@@ -259,7 +402,7 @@ func (c *Cache) grow(delta int64) error {
 	if c.measured {
 		c.total += delta
 	} else {
-		files, err := c.scan()
+		files, err := scan(r)
 		if err != nil {
 			return err
 		}
@@ -269,7 +412,7 @@ func (c *Cache) grow(delta int64) error {
 	if c.total <= limit {
 		return nil
 	}
-	return c.pruneLocked(limit)
+	return c.pruneLocked(r, limit)
 }
 
 // GetJSON decodes the value stored under kind and key into v. A value that
@@ -298,24 +441,30 @@ func (c *Cache) PutJSON(kind, key string, v any) error {
 	return c.Put(kind, key, b)
 }
 
-// Remove deletes the entry stored under kind and key, if any.
+// Remove deletes the entry stored under kind and key, if any, in a
+// directory tagged as the cache's.
 func (c *Cache) Remove(kind, key string) {
 	if !c.enabled() {
 		return
 	}
-	p, err := c.path(kind, key)
+	name, err := entry(kind, key)
 	if err != nil {
 		return
 	}
-	c.remove(p)
+	if r, ok := c.openTagged(); ok {
+		defer r.Close()
+		c.remove(r, name)
+	}
 }
 
-func (c *Cache) remove(p string) {
-	fi, err := os.Lstat(p)
-	if err != nil {
+// remove deletes the file name in r if it is an entry Put wrote. r must be
+// tagged.
+func (c *Cache) remove(r *os.Root, name string) {
+	fi, err := r.Lstat(name)
+	if err != nil || !fi.Mode().IsRegular() || !written(fi) {
 		return
 	}
-	if os.Remove(p) == nil && fi.Mode().IsRegular() {
+	if r.Remove(name) == nil {
 		c.mu.Lock()
 		if c.measured {
 			c.total -= fi.Size()
@@ -352,16 +501,22 @@ func (c *Cache) GetBlob(d v1.Hash) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	p := filepath.Join(c.Dir, blobKind, key)
-	b, err := os.ReadFile(p)
+	r, err := c.openRoot(false)
 	if err != nil {
 		return nil, false
 	}
-	if sumHex(b) != d.Hex {
-		c.remove(p)
+	defer r.Close()
+	name := filepath.Join(blobKind, key)
+	b, ok := c.read(r, name)
+	if !ok {
 		return nil, false
 	}
-	touch(p)
+	if sumHex(b) != d.Hex {
+		if hasTag(r) {
+			c.remove(r, name)
+		}
+		return nil, false
+	}
 	return b, true
 }
 
@@ -381,10 +536,13 @@ func (c *Cache) PutBlob(d v1.Hash, b []byte) error {
 	return c.Put(blobKind, key, b)
 }
 
-// Prune deletes files under Dir, least recently used (oldest modification
-// time) first, until their total size is at most MaxBytes. Temporary files
+// Prune deletes entries, least recently used (oldest modification time)
+// first, until their total size is at most MaxBytes. Temporary files
 // younger than a minute may belong to a Put in progress in another process
 // and are left alone; older ones are leftovers and are deleted like entries.
+// Only a directory tagged as the cache's is pruned, and in it only files
+// laid out and moded as Put writes them (kind/key, the user's own, 0600);
+// anything else is neither counted nor deleted.
 func (c *Cache) Prune() error {
 	if !c.enabled() {
 		return nil
@@ -393,14 +551,19 @@ func (c *Cache) Prune() error {
 	if limit < 0 {
 		return nil
 	}
+	r, ok := c.openTagged()
+	if !ok {
+		return nil // no cache (yet): nothing of the cache's to prune
+	}
+	defer r.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pruneLocked(limit)
+	return c.pruneLocked(r, limit)
 }
 
-// file is one regular file found under Dir.
+// file is one entry found in the cache's directory.
 type file struct {
-	path  string
+	name  string // kind/key in the cache's directory
 	size  int64
 	mtime time.Time
 	tmp   bool // a temporary file of Put
@@ -414,45 +577,66 @@ func sumSizes(files []file) int64 {
 	return n
 }
 
-// scan lists the regular files under Dir. Files that vanish while it runs
-// are skipped; a missing Dir is empty.
-func (c *Cache) scan() ([]file, error) {
-	var files []file
-	err := filepath.WalkDir(c.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		files = append(files, file{
-			path:  p,
-			size:  fi.Size(),
-			mtime: fi.ModTime(),
-			tmp:   strings.HasPrefix(d.Name(), tmpPrefix),
-		})
-		return nil
-	})
+// scan lists the entries in r: the regular files kind/key (or temporary
+// files kind/.tmp-*) of the user's own with mode 0600, two levels down,
+// never following a symbolic link. Other files, deeper directories,
+// sigstore's TUF directory and a kind directory holding a CACHEDIR.TAG
+// (another cache inside this one) are not the cache's and are left out. Files that vanish while it runs
+// are skipped.
+func scan(r *os.Root) ([]file, error) {
+	fsys := r.FS()
+	kinds, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, fmt.Errorf("cache: measure %s: %w", c.Dir, err)
+		return nil, fmt.Errorf("cache: measure %s: %w", r.Name(), err)
+	}
+	var files []file
+	for _, k := range kinds {
+		if !k.IsDir() || checkName("kind", k.Name()) != nil || k.Name() == sigstoreDir { // IsDir is false for a symbolic link
+			continue
+		}
+		entries, err := fs.ReadDir(fsys, k.Name())
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cache: measure %s: %w", r.Name(), err)
+		}
+		if slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == tagName }) {
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !isEntryName(e.Name()) {
+				continue
+			}
+			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cache: measure %s: %w", r.Name(), err)
+			}
+			if !written(fi) {
+				continue
+			}
+			files = append(files, file{
+				name:  filepath.Join(k.Name(), e.Name()),
+				size:  fi.Size(),
+				mtime: fi.ModTime(),
+				tmp:   strings.HasPrefix(e.Name(), tmpPrefix),
+			})
+		}
 	}
 	return files, nil
 }
 
-// pruneLocked re-measures the tree and deletes files until it fits in
-// limit. c.mu must be held.
-func (c *Cache) pruneLocked(limit int64) error {
-	files, err := c.scan()
+// pruneLocked re-measures the tree in r and deletes entries until it fits
+// in limit, after checking that r carries the cache's tag. c.mu must be
+// held.
+func (c *Cache) pruneLocked(r *os.Root, limit int64) error {
+	if !hasTag(r) {
+		return fmt.Errorf("cache: %s has no %s of docker-cghistory: not pruning it", r.Name(), tagName)
+	}
+	files, err := scan(r)
 	if err != nil {
 		return err
 	}
@@ -470,14 +654,14 @@ func (c *Cache) pruneLocked(limit int64) error {
 		if r := a.mtime.Compare(b.mtime); r != 0 {
 			return r
 		}
-		return cmp.Compare(a.path, b.path)
+		return cmp.Compare(a.name, b.name)
 	})
 	var errs []error
 	for _, f := range files {
 		if total <= limit {
 			break
 		}
-		err := os.Remove(f.path)
+		err := r.Remove(f.name)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 			continue

@@ -24,15 +24,16 @@ func digest(b []byte) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
 }
 
-// treeSize is the total size of the regular files under dir.
+// treeSize is the total size of the regular files under dir but its
+// cache directory tag.
 func treeSize(t *testing.T, dir string) int64 {
 	t.Helper()
 	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() {
+		if d.Type().IsRegular() && p != filepath.Join(dir, tagName) {
 			fi, err := d.Info()
 			if err != nil {
 				return err
@@ -187,9 +188,9 @@ func TestModes(t *testing.T) {
 		checkMode(t, filepath.Join(dir, "blobs", "sha256-"+digest(b).Hex), 0o600)
 	})
 
-	t.Run("existing dirs tightened", func(t *testing.T) {
+	t.Run("the cache's own dirs tightened", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "cache")
-		assert.NilError(t, os.MkdirAll(filepath.Join(dir, "tokens"), 0o755))
+		assert.NilError(t, New(dir, 0).Put("tokens", "k", []byte("v")))
 		assert.NilError(t, os.Chmod(dir, 0o755))
 		assert.NilError(t, os.Chmod(filepath.Join(dir, "tokens"), 0o755))
 		checkMode(t, dir, 0o755) // the test must be able to fail
@@ -198,6 +199,17 @@ func TestModes(t *testing.T) {
 		checkMode(t, dir, 0o700)
 		checkMode(t, filepath.Join(dir, "tokens"), 0o700)
 		checkMode(t, filepath.Join(dir, "tokens", "k"), 0o600)
+	})
+
+	t.Run("empty dir becomes the cache", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "cache")
+		assert.NilError(t, os.Mkdir(dir, 0o755))
+		assert.NilError(t, os.Chmod(dir, 0o755))
+		c := New(dir, 0)
+		assert.NilError(t, c.Put("tokens", "k", []byte("v")))
+		checkMode(t, dir, 0o700)
+		checkMode(t, filepath.Join(dir, "tokens", "k"), 0o600)
+		checkMode(t, filepath.Join(dir, tagName), 0o600)
 	})
 
 	t.Run("overwritten file", func(t *testing.T) {

@@ -145,7 +145,8 @@ func (d *deps) upstream(tag name.Tag) (name.Tag, bool) {
 
 // newCache opens the disk cache: $CGHISTORY_CACHE_DIR (else the user cache
 // directory), bounded by $CGHISTORY_CACHE_MAX or config.json's
-// plugins.cghistory.cache-max (default cache.DefaultMaxBytes).
+// plugins.cghistory.cache-max (default cache.DefaultMaxBytes). A directory
+// the cache refuses to use is an error naming it.
 func newCache(dockerCLI command.Cli) (*cache.Cache, error) {
 	limit := int64(0)
 	if s := pluginSetting(dockerCLI, "CGHISTORY_CACHE_MAX", "cache-max"); s != "" {
@@ -155,7 +156,7 @@ func newCache(dockerCLI command.Cli) (*cache.Cache, error) {
 		}
 		limit = n
 	}
-	return cache.New(cache.DefaultDir(), limit), nil
+	return cache.Open(cache.DefaultDir(), limit)
 }
 
 // pluginSetting reads a setting from the environment, else from
