@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 )
@@ -58,4 +59,14 @@ func TestPinDockerSchemeAndHelmImageKeyThroughDocker(t *testing.T) {
 		}
 	}
 	d.docker("cgpin", "--check", dir).ok(t)
+	// A new build of the tag: --update moves the digest: set by hand.
+	newer := s.Push(t, "ingress-nginx/kube-webhook-certgen", "v1.6.5", t0.Add(time.Hour))
+	if newer.Digest == certgen.Digest {
+		t.Fatal("the new build has the old digest")
+	}
+	d.docker("cgpin", "--update", dir).ok(t)
+	w := strings.Replace(want["chart/values.yaml"], "digest: "+certgen.Digest.String()+"\n", "digest: "+newer.Digest.String()+"\n", 1)
+	if got, _ := os.ReadFile(filepath.Join(dir, "chart/values.yaml")); string(got) != w {
+		t.Errorf("after --update, values.yaml = %q, want %q", got, w)
+	}
 }
