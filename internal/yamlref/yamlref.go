@@ -679,7 +679,7 @@ func (f *finder) helmSplit(m, repo *yaml.Node) {
 		skip(r)
 		return
 	}
-	if c := resolve(lookup(m, "chroot")); c != nil && c.Value == "true" {
+	if c := resolve(lookup(m, "chroot")); c != nil && strings.EqualFold(c.Value, "true") {
 		skip("chroot: true runs the -chroot image, pinned by digestChroot: set it by hand")
 		return
 	}
