@@ -159,8 +159,22 @@ type Image struct {
 	Digest v1.Hash
 }
 
-// ParseImage takes apart a reference as written in a file.
+// DockerScheme may come before an image reference where GitHub Actions'
+// runner reads one ("docker://node:24" is node:24); it is no part of the
+// reference.
+const DockerScheme = "docker://"
+
+// CutDockerScheme returns text without a leading DockerScheme, and whether
+// it had one.
+func CutDockerScheme(text string) (string, bool) { return strings.CutPrefix(text, DockerScheme) }
+
+// ParseImage takes apart a reference as written in a file. A URL scheme
+// ("docker://node:24") is an error, not a registry named "docker:": the
+// finder of a format that allows one cuts it first (CutDockerScheme).
 func ParseImage(text string) (Image, error) {
+	if strings.Contains(text, "://") {
+		return Image{}, fmt.Errorf("invalid image reference %q: a URL scheme is no part of an image reference", text)
+	}
 	base, digest, pinned := strings.Cut(text, "@")
 	img := Image{Name: base}
 	if pinned {

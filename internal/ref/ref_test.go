@@ -157,3 +157,16 @@ func TestMirrorMap(t *testing.T) {
 		}
 	}
 }
+
+func TestDockerScheme(t *testing.T) {
+	if _, err := ParseImage("docker://node:24"); err == nil || !strings.Contains(err.Error(), "URL scheme") {
+		t.Errorf("docker://node:24 parsed as a reference (a registry named docker:): %v", err)
+	}
+	rest, ok := CutDockerScheme("docker://node:24")
+	if img, err := ParseImage(rest); !ok || err != nil || img.Repo.String() != "index.docker.io/library/node" || img.Tag != "24" {
+		t.Errorf("after the scheme: %v %v %v", img, ok, err)
+	}
+	if _, ok := CutDockerScheme("node:24"); ok {
+		t.Error("no scheme cut")
+	}
+}

@@ -126,7 +126,7 @@ func FindContext(ctx context.Context, kind ref.FileKind, p string, src []byte) (
 		case ref.CircleCI:
 			f.circleci(d)
 		case ref.DevContainer:
-			f.scalar(lookup(d, "image"), KindDevContainer, "")
+			f.scalar(lookup(d, "image"), KindDevContainer, noScheme)
 		default:
 			return nil, nil, fmt.Errorf("yamlref: unknown kind %q", kind)
 		}
@@ -297,10 +297,21 @@ func why(value string) string {
 	return ""
 }
 
-// scalar takes n (an image field's value) as a reference, after prefix
-// ("docker://" for Actions' docker steps). Values that are not plain
-// references are left alone with their reason.
-func (f *finder) scalar(n *yaml.Node, kind ref.Kind, prefix string) {
+// scheme says whether ref.DockerScheme ("docker://") may or must come
+// before a reference: GitHub Actions' runner strips it wherever it reads
+// an image.
+type scheme int
+
+const (
+	noScheme     scheme = iota // the value is the reference (Compose, Kubernetes, …)
+	dockerScheme               // "docker://" may come first (Actions' container and services, CircleCI)
+	dockerOnly                 // only "docker://…" is an image (steps' uses, runs.image)
+)
+
+// scalar takes n (an image field's value) as a reference, after a
+// "docker://" prefix where sc allows one; the prefix stays in the file.
+// Values that are not plain references are left alone with their reason.
+func (f *finder) scalar(n *yaml.Node, kind ref.Kind, sc scheme) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || f.seen[n] {
 		return
@@ -317,19 +328,20 @@ func (f *finder) scalar(n *yaml.Node, kind ref.Kind, prefix string) {
 		skip(r)
 		return
 	}
-	if prefix != "" {
-		v, ok := strings.CutPrefix(value, prefix)
-		if !ok {
+	prefix := 0
+	if sc != noScheme {
+		v, ok := ref.CutDockerScheme(value)
+		if !ok && sc == dockerOnly {
 			return // not an image (a path to build, an action)
 		}
-		value = v
+		prefix = len(value) - len(v)
 	}
 	start, end, reason := f.s.span(n)
 	if reason != "" {
 		skip(reason)
 		return
 	}
-	start += len(prefix)
+	start += prefix
 	fd, err := ref.Parse(kind, n.Line, start, string(f.s.src[start:end]))
 	if err != nil {
 		skip("not an image reference")
@@ -354,7 +366,7 @@ func (f *finder) compose(d *yaml.Node) {
 			}
 			continue
 		}
-		f.scalar(img, KindComposeImage, "")
+		f.scalar(img, KindComposeImage, noScheme)
 	}
 }
 
@@ -413,36 +425,39 @@ func (f *finder) containers(n *yaml.Node, kind ref.Kind) {
 	f.visit(n, func(key string, v *yaml.Node) bool {
 		if containerKeys[key] {
 			if v != nil && v.Kind == yaml.MappingNode {
-				f.scalar(lookup(v, "image"), kind, "")
+				f.scalar(lookup(v, "image"), kind, noScheme)
 			}
 			for _, c := range items(v) {
-				f.scalar(lookup(c, "image"), kind, "")
+				f.scalar(lookup(c, "image"), kind, noScheme)
 			}
 		}
 		return true
 	})
 }
 
-// actions: jobs.*.container (a string or .image), jobs.*.services.*.image,
-// steps[*].uses: docker://…, and an action's runs.image: docker://….
+// actions: jobs.*.container and jobs.*.services.* (a string or .image,
+// "docker://" allowed as the runner allows it), steps[*].uses: docker://…,
+// and an action's runs.image: docker://….
 func (f *finder) actions(d *yaml.Node) {
-	for _, job := range entries(lookup(d, "jobs")) {
-		c := resolve(lookup(job[1], "container"))
-		if c != nil && c.Kind == yaml.MappingNode {
-			c = lookup(c, "image")
+	imageOf := func(n *yaml.Node) *yaml.Node {
+		if n = resolve(n); n != nil && n.Kind == yaml.MappingNode {
+			return lookup(n, "image")
 		}
-		f.scalar(c, KindActionsImage, "")
+		return n
+	}
+	for _, job := range entries(lookup(d, "jobs")) {
+		f.scalar(imageOf(lookup(job[1], "container")), KindActionsImage, dockerScheme)
 		for _, svc := range entries(lookup(job[1], "services")) {
-			f.scalar(lookup(svc[1], "image"), KindActionsImage, "")
+			f.scalar(imageOf(svc[1]), KindActionsImage, dockerScheme)
 		}
 		for _, step := range items(lookup(job[1], "steps")) {
-			f.scalar(lookup(step, "uses"), KindActionsImage, "docker://")
+			f.scalar(lookup(step, "uses"), KindActionsImage, dockerOnly)
 		}
 	}
 	runs := lookup(d, "runs")
-	f.scalar(lookup(runs, "image"), KindActionsImage, "docker://")
+	f.scalar(lookup(runs, "image"), KindActionsImage, dockerOnly)
 	for _, step := range items(lookup(runs, "steps")) {
-		f.scalar(lookup(step, "uses"), KindActionsImage, "docker://")
+		f.scalar(lookup(step, "uses"), KindActionsImage, dockerOnly)
 	}
 }
 
@@ -470,9 +485,9 @@ func (f *finder) gitlabJob(job *yaml.Node) {
 		}
 		return n
 	}
-	f.scalar(nameOf(lookup(job, "image")), KindGitLabImage, "")
+	f.scalar(nameOf(lookup(job, "image")), KindGitLabImage, noScheme)
 	for _, s := range items(lookup(job, "services")) {
-		f.scalar(nameOf(s), KindGitLabImage, "")
+		f.scalar(nameOf(s), KindGitLabImage, noScheme)
 	}
 }
 
@@ -484,7 +499,7 @@ func (f *finder) circleci(n *yaml.Node) {
 			return true
 		}
 		for _, c := range items(v) {
-			f.scalar(lookup(c, "image"), KindCircleCIImage, "")
+			f.scalar(lookup(c, "image"), KindCircleCIImage, dockerScheme)
 		}
 		return false
 	})
@@ -604,25 +619,46 @@ func (f *finder) helm(n *yaml.Node) {
 		switch {
 		case v == nil:
 		case key == "image" && v.Kind == yaml.ScalarNode:
-			f.scalar(v, KindHelmImage, "")
+			f.scalar(v, KindHelmImage, noScheme)
 			return false
-		case strings.HasSuffix(key, "image") && v.Kind == yaml.MappingNode && lookup(v, "repository") != nil:
-			f.helmSplit(v)
-			return false
+		case strings.HasSuffix(key, "image") && v.Kind == yaml.MappingNode:
+			if repo := splitRepository(v); repo != nil {
+				f.helmSplit(v, repo)
+				return false
+			}
 		}
 		return true
 	})
 }
 
-// helmSplit pins an image given as registry/repository/tag(/digest): an
-// existing digest: key gets the digest, else the tag becomes
-// "tag@sha256:…".
-func (f *finder) helmSplit(m *yaml.Node) {
+// splitRepository returns the repository field of a split image spec m:
+// its repository:, or, in a mapping with image: and tag: but no
+// repository: (ingress-nginx's registry/image/tag/digest), its image:.
+// It returns nil when m is no split spec.
+func splitRepository(m *yaml.Node) *yaml.Node {
+	if repo := lookup(m, "repository"); repo != nil {
+		return repo
+	}
+	img := resolve(lookup(m, "image"))
+	if img != nil && img.Kind == yaml.ScalarNode && lookup(m, "tag") != nil {
+		return img
+	}
+	return nil
+}
+
+// helmSplit pins an image given as registry/repository/tag(/digest), repo
+// being its repository field: an existing digest: key gets the digest,
+// else the tag becomes "tag@sha256:…"; a digest already set is a pin.
+// ingress-nginx's digestChroot is the digest of another image (the
+// chart's "<image>-chroot"), run instead when chroot: is true: never
+// written, and with chroot: true the spec is left alone.
+func (f *finder) helmSplit(m, repo *yaml.Node) {
 	if f.seen[m] {
 		return
 	}
 	f.seen[m] = true
-	reg, repo, tag, digest := resolve(lookup(m, "registry")), resolve(lookup(m, "repository")), resolve(lookup(m, "tag")), resolve(lookup(m, "digest"))
+	reg, tag, digest := resolve(lookup(m, "registry")), resolve(lookup(m, "tag")), resolve(lookup(m, "digest"))
+	repo = resolve(repo)
 	text := repo.Value
 	if !isNull(reg) {
 		text = reg.Value + "/" + text
@@ -641,6 +677,10 @@ func (f *finder) helmSplit(m *yaml.Node) {
 	}
 	if r := why(text); r != "" {
 		skip(r)
+		return
+	}
+	if c := resolve(lookup(m, "chroot")); c != nil && strings.EqualFold(c.Value, "true") {
+		skip("chroot: true runs the -chroot image, pinned by digestChroot: set it by hand")
 		return
 	}
 	img, err := ref.ParseImage(text)

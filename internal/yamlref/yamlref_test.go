@@ -59,6 +59,11 @@ func TestPinCases(t *testing.T) {
 		{"github actions", ref.GitHubActions, ".github/workflows/ci.yml",
 			"jobs:\n  a:\n    container: golang:1.22\n    services:\n      db:\n        image: postgres:16\n    steps:\n    - uses: actions/checkout@v4\n    - uses: docker://alpine:3.20\n  b:\n    container:\n      image: ${{ matrix.image }}\n  c:\n    container:\n      image: 'node:20'\n",
 			"jobs:\n  a:\n    container: golang:1.22" + D + "\n    services:\n      db:\n        image: postgres:16" + D + "\n    steps:\n    - uses: actions/checkout@v4\n    - uses: docker://alpine:3.20" + D + "\n  b:\n    container:\n      image: ${{ matrix.image }}\n  c:\n    container:\n      image: 'node:20" + D + "'\n", []string{"${{ matrix.image }}"}},
+		{"github actions docker:// container and services", ref.GitHubActions, ".github/workflows/ci.yml",
+			"jobs:\n  a:\n    container: docker://node:24\n    services:\n      db: docker://postgres:16\n      cache:\n        image: \"docker://redis:7\"\n  b:\n    container:\n      image: 'docker://ghcr.io/acme/app:1" + old + "'\n    services:\n      x:\n        image: docker://${{ matrix.img }}\n",
+			"jobs:\n  a:\n    container: docker://node:24" + D + "\n    services:\n      db: docker://postgres:16" + D + "\n      cache:\n        image: \"docker://redis:7" + D + "\"\n  b:\n    container:\n      image: 'docker://ghcr.io/acme/app:1" + D + "'\n    services:\n      x:\n        image: docker://${{ matrix.img }}\n", []string{"docker://${{ matrix.img }}"}},
+		{"compose has no docker:// scheme", ref.Compose, "compose.yaml",
+			"services:\n  a:\n    image: docker://node:24\n", "services:\n  a:\n    image: docker://node:24\n", []string{"docker://node:24"}},
 		{"docker action", ref.GitHubActions, "action.yml",
 			"runs:\n  using: docker\n  image: docker://ghcr.io/acme/tool:1\n", "runs:\n  using: docker\n  image: docker://ghcr.io/acme/tool:1" + D + "\n", nil},
 		{"dockerfile action", ref.GitHubActions, "action.yml",
@@ -69,6 +74,20 @@ func TestPinCases(t *testing.T) {
 		{"circleci", ref.CircleCI, ".circleci/config.yml",
 			"jobs:\n  build:\n    docker:\n      - image: cimg/go:1.22\n      - image: cimg/postgres:16.0\n  vm:\n    machine:\n      image: ubuntu-2204:current\n  param:\n    docker:\n      - image: <<parameters.img>>\n",
 			"jobs:\n  build:\n    docker:\n      - image: cimg/go:1.22" + D + "\n      - image: cimg/postgres:16.0" + D + "\n  vm:\n    machine:\n      image: ubuntu-2204:current\n  param:\n    docker:\n      - image: <<parameters.img>>\n", []string{"<<parameters.img>>"}},
+		{"circleci docker:// executor", ref.CircleCI, ".circleci/config.yml",
+			"executors:\n  node:\n    docker:\n      - image: docker://cimg/node:24.1\n        auth: {username: x}\njobs:\n  t:\n    docker: [{image: 'docker://cimg/base:current'}]\n",
+			"executors:\n  node:\n    docker:\n      - image: docker://cimg/node:24.1" + D + "\n        auth: {username: x}\njobs:\n  t:\n    docker: [{image: 'docker://cimg/base:current" + D + "'}]\n", nil},
+		// ingress-nginx's chart: image: is the repository, beside registry:,
+		// tag:, digest: and digestChroot: (another image's digest).
+		{"helm ingress-nginx split specs", ref.Helm, "values.yaml",
+			"controller:\n  image:\n    chroot: false\n    registry: registry.k8s.io\n    image: ingress-nginx/controller\n    tag: \"v1.15.1\"\n    digest: " + old[1:] + "\n    digestChroot: " + old[1:] + "\n    pullPolicy: IfNotPresent\n" +
+				"  admissionWebhooks:\n    patch:\n      image:\n        registry: registry.k8s.io\n        image: ingress-nginx/kube-webhook-certgen\n        tag: v1.6.5\n        digest: \"\"\n" +
+				"defaultBackend:\n  image:\n    image: defaultbackend-amd64\n    tag: \"1.5\"\n" +
+				"chrooted:\n  image:\n    chroot: true\n    image: ingress-nginx/controller\n    tag: v1\n    digest:\n",
+			"controller:\n  image:\n    chroot: false\n    registry: registry.k8s.io\n    image: ingress-nginx/controller\n    tag: \"v1.15.1\"\n    digest: " + D[1:] + "\n    digestChroot: " + old[1:] + "\n    pullPolicy: IfNotPresent\n" +
+				"  admissionWebhooks:\n    patch:\n      image:\n        registry: registry.k8s.io\n        image: ingress-nginx/kube-webhook-certgen\n        tag: v1.6.5\n        digest: \"" + D[1:] + "\"\n" +
+				"defaultBackend:\n  image:\n    image: defaultbackend-amd64\n    tag: \"1.5" + D + "\"\n" +
+				"chrooted:\n  image:\n    chroot: true\n    image: ingress-nginx/controller\n    tag: v1\n    digest:\n", []string{"ingress-nginx/controller:v1"}},
 		{"devcontainer jsonc", ref.DevContainer, ".devcontainer/devcontainer.json",
 			"// comment\n{\n\t\"name\": \"Go\", // trailing\n\t/* block */ \"image\": \"mcr.microsoft.com/devcontainers/go:1\",\n\t\"features\": {\"ghcr.io/devcontainers/features/node:1\": {},},\n}",
 			"// comment\n{\n\t\"name\": \"Go\", // trailing\n\t/* block */ \"image\": \"mcr.microsoft.com/devcontainers/go:1" + D + "\",\n\t\"features\": {\"ghcr.io/devcontainers/features/node:1\": {},},\n}", nil},
@@ -90,8 +109,30 @@ func TestPinCases(t *testing.T) {
 			if strings.Join(texts, "|") != strings.Join(tc.skip, "|") {
 				t.Errorf("skipped %q, want %q", texts, tc.skip)
 			}
+			for _, f := range found {
+				if strings.Contains(f.Text, "://") || strings.HasSuffix(f.Image.Repo.RegistryStr(), ":") {
+					t.Errorf("L%d %q read as registry %q", f.Line, f.Text, f.Image.Repo.RegistryStr())
+				}
+			}
 			checkPins(t, tc.kind, tc.path, []byte(tc.in), found)
 		})
+	}
+}
+
+// TestHelmImageKeySplit checks what an ingress-nginx spec is found as:
+// one reference each, the one with a digest already pinned.
+func TestHelmImageKeySplit(t *testing.T) {
+	old := "sha256:" + strings.Repeat("0", 64)
+	src := "image:\n  registry: registry.k8s.io\n  image: ingress-nginx/controller\n  tag: v1.15.1\n  digest: " + old + "\nother:\n  image:\n    image: nginx\n    tag: \"1.27\"\n"
+	found, skipped, err := Find(ref.Helm, "values.yaml", []byte(src))
+	if err != nil || len(skipped) != 0 || len(found) != 2 {
+		t.Fatalf("found %d, skipped %v, err %v", len(found), skipped, err)
+	}
+	if f := found[0]; f.Text != "registry.k8s.io/ingress-nginx/controller:v1.15.1@"+old || f.Image.Digest.String() != old || f.Line != 3 {
+		t.Errorf("pinned spec found as %q (digest %v) at line %d", f.Text, f.Image.Digest, f.Line)
+	}
+	if f := found[1]; f.Text != "nginx:1.27" || f.Image.Pinned() {
+		t.Errorf("unpinned spec found as %q (pinned %v)", f.Text, f.Image.Pinned())
 	}
 }
 
