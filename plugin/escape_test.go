@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -128,7 +129,7 @@ func TestHostileRegistryErrorsThroughDocker(t *testing.T) {
 		w.WriteHeader(http.StatusNotFound)
 		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": "MANIFEST_UNKNOWN", "message": msg}}})
 	})
-	r = d.docker("cgdiff", ref, s.Ref("chainguard/nginx", "@"+zero))
+	r = d.docker("cgdiff", "--vulns", "none", ref, s.Ref("chainguard/nginx", "@"+zero))
 	if r.code != 2 {
 		t.Errorf("cgdiff exit %d, want 2: %s", r.code, r.stderr)
 	}
@@ -224,8 +225,23 @@ func TestHostileImageThroughDocker(t *testing.T) {
 		map[string]string{"org.opencontainers.image.title": "app"}, []string{"PATH=/usr/bin"})
 	pushHostile(t, s, "latest", t0.Add(time.Hour), []string{"libssl3\t3.4.0-r1" + evilBidi, "new" + evilMD + "\t2" + evilCR},
 		map[string]string{"org.opencontainers.image.title": "app" + evilRow, "evil" + evilTitle: evilMD}, []string{"PATH=/usr/bin" + evilClip})
+	// A security database whose advisory IDs are hostile too (on loopback:
+	// --changes and --explain read one).
+	sec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"packages": []any{map[string]any{"pkg": map[string]any{
+			"name": "libssl3", "secfixes": map[string][]string{"3.4.0-r1": {"CVE-2024-0001" + evilClip + evilRow}}}}}})
+	}))
+	defer sec.Close()
 	d := newDockerEnv(t, "")
+	d.env = append(d.env, "CGHISTORY_SECDB="+sec.URL)
 	ref := s.Ref("chainguard/evil", "latest")
+
+	// cghistory --changes: the summary of each build, in the table.
+	changes := d.docker("cghistory", "--changes", "--platform", "linux/amd64", ref).ok(t).stdout
+	assertSafe(t, "cghistory --changes", changes, 3)
+	if !strings.Contains(changes, `+new<img src=x onerror=alert(1)>[click](https://evil.example)|@admin, -gone\x1b]52;c;cHduZWQ=\a`) {
+		t.Errorf("--changes table lacks the escaped summary:\n%s", changes)
+	}
 
 	// The table: 3 lines of images, 2+3 of packages, 2+3 of config.
 	table := d.docker("cgdiff", "--vulns", "none", "--platform", "linux/amd64", ref+"~1", ref).ok(t).stdout
@@ -271,7 +287,7 @@ func TestHostileImageThroughDocker(t *testing.T) {
 	}
 	body := d.docker("cgpin", "--update", "--explain", "--dry-run", "--format", "markdown", "--platform", "linux/amd64", dir).ok(t).stdout
 	assertSafe(t, "cgpin markdown", body, 5)
-	if row := strings.Split(body, "\n")[4]; markdownCells(row) != 4 || !strings.Contains(row, "| `libssl3 3.4.0-r0→3.4.0-r1\\u202egnp.exe") {
+	if row := strings.Split(body, "\n")[4]; markdownCells(row) != 4 || !strings.Contains(row, "| `libssl3 3.4.0-r0→3.4.0-r1\\u202egnp.exe (fixes CVE-2024-0001\\x1b]52;c;cHduZWQ=\\a") {
 		t.Errorf("cgpin markdown row %q", row)
 	}
 	list := d.docker("cgpin", "--update", "--explain", "--platform", "linux/amd64", "--check", dir)
