@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
@@ -410,4 +411,34 @@ func TestPinAndOutdatedRenderHostileTextSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertTerminalSafe(t, "policy", pol.String(), 2)
+}
+
+// FuzzEscape: whatever a registry sends, the escaped text has nothing a
+// terminal acts on, and clean text is left as it is; a markdown cell is one
+// code span that never splits its row.
+func FuzzEscape(f *testing.F) {
+	for _, s := range append([]string{"", "latest", "a\\|b", "``", " ` ", "\xff\xfe", "\u202e|\u2028"}, hostile...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := Escape(s)
+		for _, r := range e {
+			if !strconv.IsGraphic(r) {
+				t.Fatalf("Escape(%q) = %q keeps %q", s, e, r)
+			}
+		}
+		if clean := strings.IndexFunc(s, func(r rune) bool { return !strconv.IsGraphic(r) }) < 0 && utf8.ValidString(s); clean && e != s {
+			t.Fatalf("Escape(%q) = %q changed clean text", s, e)
+		}
+		if s == "" {
+			return
+		}
+		cell := MarkdownCell(s)
+		if cells := gfmCells("| " + cell + " | end |"); len(cells) != 2 {
+			t.Fatalf("MarkdownCell(%q) = %q splits the row: %q", s, cell, cells)
+		}
+		if rest := outsideCode(strings.ReplaceAll(cell, `\|`, "|")); rest != "" {
+			t.Fatalf("MarkdownCell(%q) = %q leaves %q outside code", s, cell, rest)
+		}
+	})
 }
