@@ -150,7 +150,7 @@ func TestPinExplain(t *testing.T) {
 	assert.NilError(t, os.WriteFile(df, []byte("FROM "+ref+"@"+f.b1+"\n"), 0o644))
 	out.Reset()
 	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{df}, update: true, explain: true, format: "markdown", dryRun: true, jobs: 8}))
-	assert.Assert(t, strings.Contains(out.String(), "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
+	assert.Assert(t, strings.Contains(out.String(), "| `libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
 }
 
 // --explain works for every kind: a Kustomize pin and a Helm split spec
@@ -166,7 +166,7 @@ func TestPinExplainYAMLKinds(t *testing.T) {
 	cli, out, _ := newTestCLI(t, `{}`)
 	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, update: true, explain: true, format: "markdown", jobs: 8}))
 	body := out.String()
-	assert.Equal(t, strings.Count(body, "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), 2, body)
+	assert.Equal(t, strings.Count(body, "| `libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), 2, body)
 	assert.Assert(t, strings.Contains(body, "`"+dir+"/kustomization.yaml:2` | `"+repo+":latest`"), body)
 	values, _ := os.ReadFile(dir + "/values.yaml")
 	assert.Equal(t, string(values), "image:\n  repository: "+repo+"\n  tag: \"latest@"+f.b2+"\"\n")

@@ -224,7 +224,7 @@ func runOutdated(ctx context.Context, dockerCLI command.Cli, d *deps, r *pin.Reg
 	}
 	if !opts.quiet {
 		for _, n := range notes {
-			fmt.Fprintf(dockerCLI.Err(), "%s:%d: %s: left alone: %s\n", n.File, n.Line, n.Ref, n.Reason)
+			fmt.Fprintf(dockerCLI.Err(), "%s:%d: %s: left alone: %s\n", output.Escape(n.File), n.Line, output.Escape(n.Ref), output.Escape(n.Reason))
 		}
 		if err := output.WriteOutdated(dockerCLI.Out(), opts.format, r.Now(), lags); err != nil {
 			return err
