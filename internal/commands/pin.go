@@ -396,9 +396,9 @@ func (opts *pinOptions) applyPolicyFile() error {
 		case "certificate-oidc-issuer-regexp":
 			opts.verify.issuerRegexp = v
 		case "trusted-root":
-			opts.verify.trustedRoot = v
+			opts.verify.trustedRoot, opts.verify.trustedRootIn = v, f.Root
 		case "key":
-			opts.verify.key = v
+			opts.verify.key, opts.verify.keyIn = v, f.Root
 		}
 		opts.sources[key] = fmt.Sprintf("%s:%d", path, s.Line)
 	}

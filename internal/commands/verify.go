@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/policy"
 	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -28,6 +31,10 @@ type verifyOptions struct {
 	issuerRegexp   string
 	trustedRoot    string
 	key            string
+	// trustedRootIn and keyIn are the repository that a policy file's
+	// trusted-root and key stay inside; "" for the flags, which name any
+	// file the user wants.
+	trustedRootIn, keyIn string
 }
 
 func addVerifyFlags(flags *pflag.FlagSet, opts *verifyOptions) {
@@ -155,33 +162,40 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 		}
 		return nil, nil
 	}
-	policy := sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp, Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp}
+	pol := sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp, Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp}
 	if opts.key != "" {
-		if !policy.Empty() {
+		if !pol.Empty() {
 			return nil, errors.New("--key checks key-based signatures: it does not go with the certificate flags")
 		}
-		pem, err := os.ReadFile(opts.key)
+		label := pathLabel("--key", opts.keyIn)
+		pem, err := policy.ReadFile(opts.key, opts.keyIn)
 		if err != nil {
-			return nil, fmt.Errorf("--key: %w", err)
+			return nil, fmt.Errorf("%s: %w", label, err)
 		}
-		if policy.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem); err != nil {
-			return nil, fmt.Errorf("--key %s: %w", opts.key, err)
+		// Never the parser's error: it may quote the file, which could be
+		// any file (a token, named by mistake or by a hostile policy).
+		if pol.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem); err != nil {
+			return nil, fmt.Errorf("%s %s: not a PEM public key (as cosign generate-key-pair writes cosign.pub)", label, opts.key)
 		}
 	}
 	trustKey := "public-good"
+	var rootJSON []byte
 	if opts.trustedRoot != "" {
-		b, err := os.ReadFile(opts.trustedRoot)
+		b, err := policy.ReadFile(opts.trustedRoot, opts.trustedRootIn)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-root: %w", err)
+			return nil, fmt.Errorf("%s: %w", pathLabel("--trusted-root", opts.trustedRootIn), err)
 		}
+		rootJSON = b
 		sum := sha256.Sum256(b)
 		trustKey = "root:" + hex.EncodeToString(sum[:])
 	}
 	iv := &imageVerifier{
 		v:       &sigverify.Verifier{Registry: d.client, Cache: d.cache, TrustKey: trustKey},
-		policy:  policy,
+		policy:  pol,
 		mirrors: d.mirrors.Upstream,
-		load:    func() (root.TrustedMaterial, error) { return trustedMaterial(opts.trustedRoot, d.cache.Dir) },
+		load: func() (root.TrustedMaterial, error) {
+			return trustedMaterial(pathLabel("--trusted-root", opts.trustedRootIn), opts.trustedRoot, rootJSON, d.cache.Dir)
+		},
 	}
 	if opts.trustedRoot != "" { // a bad file is a usage error, now
 		if err := iv.ready(); err != nil {
@@ -191,16 +205,20 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 	return iv, nil
 }
 
-// trustedMaterial is --trusted-root, else Sigstore's public-good root
-// through TUF (sigstore-go's embedded root, cached beside the plugin's
+// pathLabel names a file's flag in errors, or its key in the policy file.
+func pathLabel(flag, within string) string {
+	if within != "" {
+		return strings.TrimPrefix(flag, "--") + " (" + policy.FileName + ")"
+	}
+	return flag
+}
+
+// trustedMaterial is --trusted-root's content, else Sigstore's public-good
+// root through TUF (sigstore-go's embedded root, cached beside the plugin's
 // cache and refreshed as its metadata says; works offline once cached).
-func trustedMaterial(path, cacheDir string) (root.TrustedMaterial, error) {
+func trustedMaterial(label, path string, data []byte, cacheDir string) (root.TrustedMaterial, error) {
 	if path != "" {
-		tr, err := root.NewTrustedRootFromPath(path)
-		if err != nil {
-			return nil, fmt.Errorf("--trusted-root: %w", err)
-		}
-		return tr, nil
+		return parseTrustedRoot(label, path, data)
 	}
 	opts := tuf.DefaultOptions()
 	if cacheDir != "" {
@@ -209,6 +227,33 @@ func trustedMaterial(path, cacheDir string) (root.TrustedMaterial, error) {
 	tr, err := root.FetchTrustedRootWithOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("the Sigstore trusted root (TUF): %w (pass --trusted-root FILE when offline)", err)
+	}
+	return tr, nil
+}
+
+// protoPosition is where protojson stopped, as its errors say it.
+var protoPosition = regexp.MustCompile(`line \d+:\d+`)
+
+// parseTrustedRoot reads a trusted_root.json. Its errors say where the file
+// is wrong, never what it holds: the JSON and protobuf parsers quote the
+// bytes they stop at, and the file may be any file (a token, named by
+// mistake or by a hostile policy).
+func parseTrustedRoot(label, path string, data []byte) (*root.TrustedRoot, error) {
+	var raw json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		at := ""
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+			at = fmt.Sprintf(" (a syntax error at byte %d)", se.Offset)
+		}
+		return nil, fmt.Errorf("%s %s: not JSON%s: want a Sigstore trusted_root.json", label, path, at)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
+	if err != nil {
+		at := ""
+		if m := protoPosition.FindString(err.Error()); m != "" {
+			at = " (at " + m + ")"
+		}
+		return nil, fmt.Errorf("%s %s: not a Sigstore trusted_root.json%s", label, path, at)
 	}
 	return tr, nil
 }

@@ -141,3 +141,86 @@ func TestDiffVerify(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, strings.Contains(out, `"sbomVerified": false`), out)
 }
+
+// A file named as a key or trusted root may be anything, a token too: the
+// errors name it and say what is wrong, never quote it.
+func TestVerifyFilesNeverEchoed(t *testing.T) {
+	const secret = "dckr_pat_7Hq2SECRETxYz"
+	s, root := signedRegistry(t)
+	dir := t.TempDir()
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  a:\n    image: "+s.Ref("acme/good", "latest")+"\n"), 0o644))
+	file := func(name, content string) string {
+		p := filepath.Join(t.TempDir(), name)
+		assert.NilError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	cli, _, _ := newTestCLI(t, `{}`)
+	run := func(v verifyOptions) error {
+		v.verify = true
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			err = runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, verify: v})
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("blocked for 20s")
+		}
+		assert.Assert(t, err != nil && !strings.Contains(err.Error(), secret), "%v", err)
+		return err
+	}
+	for _, content := range []string{secret + "\n", "-----BEGIN PUBLIC KEY-----\n" + secret + "\n-----END PUBLIC KEY-----\n", `{"` + secret + `": 1}`} {
+		key := file("cosign.pub", content)
+		assert.ErrorContains(t, run(verifyOptions{key: key, trustedRoot: root}), "--key "+key+": not a PEM public key")
+	}
+	tr := file("root.json", secret)
+	assert.ErrorContains(t, run(verifyOptions{identity: signer, issuer: ghOIDC, trustedRoot: tr}), "--trusted-root "+tr+": not JSON (a syntax error at byte 1)")
+	tr = file("root.json", "{\n  \""+secret+"\": 1}")
+	assert.ErrorContains(t, run(verifyOptions{identity: signer, issuer: ghOIDC, trustedRoot: tr}), "--trusted-root "+tr+": not a Sigstore trusted_root.json (at line 2:3)")
+	tr = file("root.json", `{"mediaType": "`+secret+`"}`)
+	assert.ErrorContains(t, run(verifyOptions{identity: signer, issuer: ghOIDC, trustedRoot: tr}), "not a Sigstore trusted_root.json")
+	// A flag may name any file, but only a regular one of at most 1 MiB.
+	assert.ErrorContains(t, run(verifyOptions{identity: signer, issuer: ghOIDC, trustedRoot: "/dev/zero"}), "--trusted-root: /dev/zero: not a regular file")
+	assert.ErrorContains(t, run(verifyOptions{key: "/dev/zero"}), "--key: /dev/zero: not a regular file")
+	big := file("big.json", `{"x":"`+strings.Repeat("a", 1<<20)+`"}`)
+	assert.ErrorContains(t, run(verifyOptions{identity: signer, issuer: ghOIDC, trustedRoot: big}), "--trusted-root: "+big+": larger than the 1 MiB limit")
+}
+
+// A policy file's trusted-root and key are relative to it, wherever the
+// command runs, and stay inside the repository.
+func TestPolicyFileVerifyPaths(t *testing.T) {
+	s, root := signedRegistry(t)
+	repo := t.TempDir()
+	deploy := filepath.Join(repo, "deploy")
+	for _, d := range []string{filepath.Join(repo, ".git"), filepath.Join(repo, "certs"), deploy} {
+		assert.NilError(t, os.MkdirAll(d, 0o755))
+	}
+	b, err := os.ReadFile(root)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(repo, "certs", "root.json"), b, 0o644))
+	compose := filepath.Join(deploy, "compose.yaml")
+	assert.NilError(t, os.WriteFile(compose, []byte("services:\n  a:\n    image: "+s.Ref("acme/good", "latest")+"\n"), 0o644))
+	policyFile := filepath.Join(deploy, ".cgpin.yaml")
+	setPolicy := func(trustedRoot string) {
+		assert.NilError(t, os.WriteFile(policyFile, []byte("verify: true\ncertificate-identity: "+signer+"\ncertificate-oidc-issuer: "+ghOIDC+"\ntrusted-root: "+trustedRoot+"\n"), 0o644))
+	}
+	cli, _, _ := newTestCLI(t, `{}`)
+	run := func() error { return runPin(context.Background(), cli, pinOptions{paths: []string{compose}, jobs: 8}) }
+
+	setPolicy("../certs/root.json") // relative to deploy/, not to the working directory
+	assert.NilError(t, run())
+	got, _ := os.ReadFile(compose)
+	assert.Assert(t, strings.Contains(string(got), "@sha256:"), string(got))
+
+	for val, want := range map[string]string{
+		"/etc/passwd":           `trusted-root: "/etc/passwd" is an absolute path`,
+		"/dev/zero":             `trusted-root: "/dev/zero" is an absolute path`,
+		"../../outside.json":    `trusted-root: "../../outside.json" leaves the repository ` + repo,
+		"../certs/missing.json": "trusted-root: " + filepath.Join(repo, "certs", "missing.json") + ": no such file or directory",
+	} {
+		setPolicy(val)
+		assert.ErrorContains(t, run(), policyFile+":4: "+want)
+	}
+}
