@@ -209,13 +209,14 @@ func runOutdated(ctx context.Context, dockerCLI command.Cli, d *deps, r *pin.Reg
 			return fmt.Errorf("--max-age: %w", err)
 		}
 	}
-	refs, notes, err := pin.Scan(files, pin.Options{Ignore: opts.ignore, Jobs: opts.jobs, SkipUnknown: opts.skipUnknown})
-	if err != nil {
-		return err
-	}
 	c := &policy.Chooser{Registry: d.client, History: d.history(), Differ: d.differ(nil), Diff: summaryOptions(r.Platform), Platform: r.Platform, Upstream: r.Upstream}
 	var lags []policy.Lag
+	var notes []pin.Note
 	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+		var refs []pin.Reference
+		if refs, notes, err = pin.Scan(ctx, files, pin.Options{Ignore: opts.ignore, Jobs: opts.jobs, SkipUnknown: opts.skipUnknown}); err != nil {
+			return err
+		}
 		lags, err = c.Outdated(ctx, refs, policy.OutdatedOptions{StaleAfter: stale, Now: r.Now(), Jobs: opts.jobs})
 		return err
 	})
@@ -224,7 +225,7 @@ func runOutdated(ctx context.Context, dockerCLI command.Cli, d *deps, r *pin.Reg
 	}
 	if !opts.quiet {
 		for _, n := range notes {
-			fmt.Fprintf(dockerCLI.Err(), "%s:%d: %s: left alone: %s\n", output.Escape(n.File), n.Line, output.Escape(n.Ref), output.Escape(n.Reason))
+			fmt.Fprintf(dockerCLI.Err(), "%s: left alone: %s\n", output.Escape(n.Where()), output.Escape(n.Reason))
 		}
 		if err := output.WriteOutdated(dockerCLI.Out(), opts.format, r.Now(), lags); err != nil {
 			return err

@@ -50,7 +50,7 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 		case n.Warning:
 			what = "warning"
 		}
-		fmt.Fprintf(errOut, "%s:%d: %s: %s: %s\n", Escape(n.File), n.Line, Escape(n.Ref), what, Escape(n.Reason))
+		fmt.Fprintf(errOut, "%s: %s: %s\n", Escape(n.Where()), what, Escape(n.Reason))
 	}
 	changes := r.Plan.Changes()
 	var err error
