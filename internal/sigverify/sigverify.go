@@ -553,8 +553,13 @@ func classify(err error) error {
 	case strings.Contains(msg, "transparency log certificate does not match"),
 		strings.Contains(msg, "public key does not match"):
 		reason = ErrWrongIdentity // the log records another signer's key
-	case strings.Contains(msg, "payload hash") && strings.Contains(msg, "does not match"):
-		reason = ErrBadSignature // the content changed after it was signed and logged
+	case strings.Contains(msg, "payload hash") && strings.Contains(msg, "does not match"),
+		strings.Contains(msg, "entry digest") && strings.Contains(msg, "does not match artifact"):
+		// The content changed after it was signed and logged (an
+		// attestation's payload, a .sig tag's simple-signing payload): the
+		// log holds the signed content's digest, so the log check is the
+		// first to notice, but the signature is what is wrong, as cosign says.
+		reason = ErrBadSignature
 	case strings.Contains(msg, "subject") && strings.Contains(msg, "digest"),
 		strings.Contains(msg, "artifact digest does not match any digest in statement"),
 		strings.Contains(msg, "provided artifact digests do not match"):

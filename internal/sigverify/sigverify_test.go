@@ -51,6 +51,9 @@ func TestVerify(t *testing.T) {
 		{"signature over another digest", func(r string, d v1.Hash) {
 			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{OverDigest: v1.Hash{Algorithm: "sha256", Hex: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}})
 		}, sig.VS, good, sigverify.ErrOtherImage, ""},
+		{"cosign payload changed after signing", func(r string, d v1.Hash) {
+			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{Tamper: true})
+		}, sig.VS, good, sigverify.ErrBadSignature, ""},
 		{"no log entry nor timestamp", func(r string, d v1.Hash) {
 			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{NoLog: true})
 		}, sig.VS, good, sigverify.ErrNotInLog, ""},
