@@ -44,6 +44,10 @@ import (
 const (
 	ChainguardIdentity = "https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main"
 	ChainguardIssuer   = "https://token.actions.githubusercontent.com"
+	// ChainguardOrgIssuer signs organisation images (cgr.dev/$ORG/*): the
+	// identities are https://issuer.enforce.dev/<ID>, the IDs of the
+	// organisation's CATALOG_SYNCER and APKO_BUILDER service bindings.
+	ChainguardOrgIssuer = "https://issuer.enforce.dev"
 )
 
 // Policy says whose signature counts: cosign's identity options.
@@ -85,7 +89,12 @@ func (p Policy) For(repo name.Repository) (Policy, error) {
 	if repo.RegistryStr() == "cgr.dev" && strings.HasPrefix(repo.RepositoryStr(), "chainguard/") {
 		return Policy{Identity: ChainguardIdentity, Issuer: ChainguardIssuer}, nil
 	}
-	return Policy{}, fmt.Errorf("say which identity signs %s: --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp) (Chainguard organisation images: the identity of your organisation's signing workflow, as chainctl shows it)", repo)
+	if repo.RegistryStr() == "cgr.dev" {
+		org, _, _ := strings.Cut(repo.RepositoryStr(), "/")
+		return Policy{}, fmt.Errorf("say which identity signs %s: Chainguard signs cgr.dev/%s/* with --certificate-oidc-issuer %s and --certificate-identity-regexp '^%s/(<CATALOG_SYNCER>|<APKO_BUILDER>)$', the two IDs from `chainctl iam account-associations describe %s -o json` (.chainguard.service_bindings)",
+			repo, org, ChainguardOrgIssuer, regexp.QuoteMeta(ChainguardOrgIssuer), org)
+	}
+	return Policy{}, fmt.Errorf("say which identity signs %s: --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp), or --key", repo)
 }
 
 func (p Policy) identity() (verify.CertificateIdentity, error) {

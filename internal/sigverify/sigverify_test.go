@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,7 +113,18 @@ func TestDefaultPolicy(t *testing.T) {
 		t.Errorf("chainguard default = %+v, %v", p, err)
 	}
 	org, _ := name.NewRepository("cgr.dev/acme.com/nginx")
-	if _, err := (sigverify.Policy{}).For(org); err == nil {
-		t.Error("an organisation repository got a default identity")
+	_, err = (sigverify.Policy{}).For(org)
+	if err == nil {
+		t.Fatal("an organisation repository got a default identity")
+	}
+	// The hint names what Chainguard signs organisation images with, not a
+	// GitHub workflow.
+	for _, want := range []string{"https://issuer.enforce.dev", "(<CATALOG_SYNCER>|<APKO_BUILDER>)", "chainctl iam account-associations describe acme.com -o json", ".chainguard.service_bindings"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("hint %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "github") || strings.Contains(err.Error(), "workflow") {
+		t.Errorf("hint %q still points at a GitHub workflow", err)
 	}
 }
