@@ -19,6 +19,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -394,15 +395,20 @@ func material(l v1.Descriptor, keyless bool) (*protobundle.VerificationMaterial,
 	return vm, nil
 }
 
-// VerifyAttestation checks a DSSE attestation (a layer of cosign's .att
-// tag, its certificate and Rekor bundle in annotations) against policy:
-// the signature, the identity, the log, and that its in-toto subject is
-// the image's digest.
+// VerifyAttestation checks an attestation against policy: the signature,
+// the identity, the log (or a signed timestamp), and that its in-toto
+// subject is the image's digest. The attestation is either a bare DSSE
+// envelope (a layer of cosign's .att tag, its certificate and Rekor bundle
+// in annotations) or a Sigstore bundle holding a DSSE envelope (a referrer,
+// as cosign 3 attaches attestations).
 func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.Descriptor, envelope []byte, policy Policy) (Result, error) {
 	ref := repo.Digest(image.String())
 	ck, err := policy.prepare()
 	if err != nil {
 		return Result{}, err
+	}
+	if isBundle(envelope) {
+		return v.verifyAttestationBundle(ref, image, envelope, ck)
 	}
 	var env struct {
 		PayloadType string `json:"payloadType"`
@@ -440,6 +446,33 @@ func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.D
 		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
 	}
 	r, err := v.check(signature{format: "attestation", bundle: b}, image, ck)
+	if err != nil {
+		return Result{}, &Error{Ref: ref, Reason: reason([]error{err}), Detail: []error{err}}
+	}
+	return r, nil
+}
+
+// isBundle reports whether an attestation layer is a Sigstore bundle
+// rather than a bare DSSE envelope: bundles name their media type.
+func isBundle(b []byte) bool {
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	return json.Unmarshal(b, &probe) == nil && strings.HasPrefix(probe.MediaType, bundleArtifactType)
+}
+
+// verifyAttestationBundle checks a Sigstore bundle whose content is a DSSE
+// envelope (any bundle version sigstore-go reads: v0.1 to v0.3, Rekor v1
+// or v2 entries, signed timestamps).
+func (v *Verifier) verifyAttestationBundle(ref name.Digest, image v1.Hash, raw []byte, ck check) (Result, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(raw); err != nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{fmt.Errorf("bundle: %w", err)}}
+	}
+	if b.GetDsseEnvelope() == nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{errors.New("the bundle holds no DSSE envelope")}}
+	}
+	r, err := v.check(signature{format: "bundle", bundle: &b}, image, ck)
 	if err != nil {
 		return Result{}, &Error{Ref: ref, Reason: reason([]error{err}), Detail: []error{err}}
 	}
@@ -519,6 +552,9 @@ func (v *Verifier) check(s signature, digest v1.Hash, ck check) (Result, error) 
 		if !v.chainsToTrustedCA(s.bundle) {
 			return Result{}, fmt.Errorf("%w: %v", ErrUntrusted, err)
 		}
+		if serr := selfSigned(s); serr != nil {
+			return Result{}, fmt.Errorf("%w: %v", ErrBadSignature, serr)
+		}
 		return Result{}, classify(err)
 	}
 	r := Result{Format: s.format}
@@ -530,6 +566,37 @@ func (v *Verifier) check(s signature, digest v1.Hash, ck check) (Result, error) 
 		r.Issuer = res.Signature.Certificate.Issuer
 	}
 	return r, nil
+}
+
+// selfSigned checks a certificate-signed signature against its own
+// certificate's key alone: content changed after signing fails here, though
+// sigstore-go reports the log check that notices it first (the log holds
+// the signed content's digest, or an inclusion proof over it), which would
+// read "not in the transparency log". nil when the signature is sound or
+// has no certificate to check against.
+func selfSigned(s signature) error {
+	vc, err := s.bundle.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return nil
+	}
+	sc, err := s.bundle.SignatureContent()
+	if err != nil {
+		return nil
+	}
+	// The certificate's own key is all that is used: no trusted material.
+	var none root.BaseTrustedMaterial
+	switch {
+	case sc.EnvelopeContent() != nil:
+		return verify.VerifySignature(sc, vc, &none)
+	case s.payload != nil:
+		return verify.VerifySignatureWithArtifacts(sc, vc, &none, []io.Reader{bytes.NewReader(s.payload)})
+	case sc.MessageSignatureContent() != nil:
+		// Over the digest the bundle says it signs: one of another image is
+		// sound, and told apart by the verifier.
+		ms := sc.MessageSignatureContent()
+		return verify.VerifySignatureWithArtifactDigests(sc, vc, &none, []verify.ArtifactDigest{{Algorithm: ms.DigestAlgorithm(), Digest: ms.Digest()}})
+	}
+	return nil
 }
 
 // chainsToTrustedCA reports whether the signing certificate was issued by
@@ -562,13 +629,8 @@ func classify(err error) error {
 	case strings.Contains(msg, "transparency log certificate does not match"),
 		strings.Contains(msg, "public key does not match"):
 		reason = ErrWrongIdentity // the log records another signer's key
-	case strings.Contains(msg, "payload hash") && strings.Contains(msg, "does not match"),
-		strings.Contains(msg, "entry digest") && strings.Contains(msg, "does not match artifact"):
-		// The content changed after it was signed and logged (an
-		// attestation's payload, a .sig tag's simple-signing payload): the
-		// log holds the signed content's digest, so the log check is the
-		// first to notice, but the signature is what is wrong, as cosign says.
-		reason = ErrBadSignature
+	case strings.Contains(msg, "payload hash") && strings.Contains(msg, "does not match"):
+		reason = ErrBadSignature // the content changed after it was signed and logged
 	case strings.Contains(msg, "subject") && strings.Contains(msg, "digest"),
 		strings.Contains(msg, "artifact digest does not match any digest in statement"),
 		strings.Contains(msg, "provided artifact digests do not match"):
