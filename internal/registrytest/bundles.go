@@ -2,6 +2,11 @@ package registrytest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"testing"
@@ -156,3 +161,40 @@ type rawManifest struct {
 
 func (m rawManifest) RawManifest() ([]byte, error)        { return m.body, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// TrustedRootJSONTwoLogs is TrustedRootJSON with a second Rekor log that
+// starts at the same time as the first, as the public-good root has had:
+// sigstore-go re-serialises such a root with the two logs in either order.
+func (s *Sigstore) TrustedRootJSONTwoLogs(tb testing.TB) []byte {
+	tb.Helper()
+	var tr map[string]any
+	if err := json.Unmarshal(s.TrustedRootJSON(tb), &tr); err != nil {
+		tb.Fatal(err)
+	}
+	tlogs, _ := tr["tlogs"].([]any)
+	if len(tlogs) != 1 {
+		tb.Fatalf("registrytest: %d logs in the virtual root", len(tlogs))
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id := sha256.Sum256(der)
+	var second map[string]any
+	b, _ := json.Marshal(tlogs[0])
+	_ = json.Unmarshal(b, &second) // a deep copy: same start date, base URL and algorithms
+	pk, _ := second["publicKey"].(map[string]any)
+	pk["rawBytes"] = base64.StdEncoding.EncodeToString(der)
+	second["logId"] = map[string]any{"keyId": base64.StdEncoding.EncodeToString(id[:])}
+	second["baseUrl"] = "https://rekor2.localhost"
+	tr["tlogs"] = append(tlogs, second)
+	out, err := json.MarshalIndent(tr, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
