@@ -238,7 +238,29 @@ const (
 	annChain           = "dev.sigstore.cosign/chain"
 	annBundle          = "dev.sigstore.cosign/bundle"
 	annTimestamp       = "dev.sigstore.cosign/rfc3161timestamp"
+	// annBundlePredicate names a referrer bundle's in-toto predicate type;
+	// cosignSignPredicate is the one of a signature (cosign sign
+	// --new-bundle-format signs an in-toto statement of this type), any
+	// other is an attestation.
+	annBundlePredicate  = "dev.sigstore.bundle.predicateType"
+	cosignSignPredicate = "https://sigstore.dev/cosign/sign/v1"
 )
+
+// signsImage reports whether a referrer bundle is a signature of the image:
+// a message signature, or a DSSE envelope whose in-toto statement is of
+// cosign's signature predicate type. An attestation (an SBOM signed by the
+// same identity) says something about the image but is no signature of it,
+// as cosign verify does not take one.
+func signsImage(b *bundle.Bundle) bool {
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return true
+	}
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	return json.Unmarshal(env.GetPayload(), &st) == nil && st.PredicateType == cosignSignPredicate
+}
 
 // signatures collects every signature of digest: cosign's .sig tag layers
 // and Sigstore bundles among the referrers.
@@ -275,6 +297,9 @@ func (v *Verifier) signatures(ctx context.Context, repo name.Repository, digest 
 			return nil, err
 		}
 		for _, l := range m.Layers {
+			if pt, ok := l.Annotations[annBundlePredicate]; ok && pt != cosignSignPredicate {
+				continue // an attestation (an SBOM, provenance): not a signature of the image
+			}
 			b, err := v.Registry.Blob(ctx, repo, l)
 			if err != nil {
 				return nil, err
@@ -282,6 +307,9 @@ func (v *Verifier) signatures(ctx context.Context, repo name.Repository, digest 
 			var bd bundle.Bundle
 			if err := bd.UnmarshalJSON(b); err != nil {
 				errs = append(errs, fmt.Errorf("%w: bundle %s: %v", ErrBadSignatureDB, l.Digest, err))
+				continue
+			}
+			if !signsImage(&bd) {
 				continue
 			}
 			out = append(out, signature{format: "bundle", bundle: &bd})

@@ -45,6 +45,9 @@ func TestVerify(t *testing.T) {
 		{"identity by regexp", func(r string, d v1.Hash) { s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{}) }, sig.VS,
 			sigverify.Policy{IdentityRegexp: `^https://github\.com/acme/`, IssuerRegexp: `^https://token\.actions\.`}, nil, "cosign"},
 		{"unsigned", func(string, v1.Hash) {}, sig.VS, good, sigverify.ErrUnsigned, ""},
+		{"an SBOM attestation bundle is no signature", func(r string, d v1.Hash) {
+			s.AttachSignedSBOMBundle(t, sig, r, d, []byte(`{"spdxVersion":"SPDX-2.3","packages":[]}`), identity, issuer, registrytest.AttestOptions{})
+		}, sig.VS, good, sigverify.ErrUnsigned, ""},
 		{"wrong identity", func(r string, d v1.Hash) {
 			s.SignCosign(t, sig, r, d, "https://github.com/evil/x/.github/workflows/r.yaml@refs/heads/main", issuer, registrytest.SignOptions{})
 		}, sig.VS, good, sigverify.ErrWrongIdentity, ""},
