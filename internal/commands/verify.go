@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/spf13/pflag"
 )
@@ -58,22 +56,21 @@ type imageVerifier struct {
 	soft bool
 
 	once      sync.Once
-	load      func() (root.TrustedMaterial, error)
+	load      func() (root.TrustedMaterial, string, error)
 	loadError error
 }
 
 // ready loads the trusted material on first use: a run that checks no
-// signature never fetches it.
+// signature never fetches it. Cached verifications are keyed by the
+// trusted root file's bytes as read (never sigstore-go's re-serialised
+// root, whose log order is unstable), so a root replaced at the same path
+// or refreshed is never bypassed and the same root always finds them.
 func (iv *imageVerifier) ready() error {
 	iv.once.Do(func() {
-		iv.v.Trusted, iv.loadError = iv.load()
-		// Cached verifications are keyed by the trusted root's content, so
-		// a root replaced at the same path (or refreshed) is never bypassed.
-		if m, ok := iv.v.Trusted.(interface{ MarshalJSON() ([]byte, error) }); ok && iv.loadError == nil {
-			if b, err := m.MarshalJSON(); err == nil {
-				sum := sha256.Sum256(b)
-				iv.v.TrustKey = "root:" + hex.EncodeToString(sum[:])
-			}
+		var key string
+		iv.v.Trusted, key, iv.loadError = iv.load()
+		if key != "" {
+			iv.v.TrustKey = key
 		}
 	})
 	return iv.loadError
@@ -193,8 +190,12 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 		v:       &sigverify.Verifier{Registry: d.client, Cache: d.cache, TrustKey: trustKey},
 		policy:  pol,
 		mirrors: d.mirrors.Upstream,
-		load: func() (root.TrustedMaterial, error) {
-			return trustedMaterial(pathLabel("--trusted-root", opts.trustedRootIn), opts.trustedRoot, rootJSON, d.cache.Dir)
+		load: func() (root.TrustedMaterial, string, error) {
+			if opts.trustedRoot != "" {
+				tr, err := parseTrustedRoot(pathLabel("--trusted-root", opts.trustedRootIn), opts.trustedRoot, rootJSON)
+				return tr, trustKey, err
+			}
+			return publicGoodRoot(d.cache.Dir)
 		},
 	}
 	if opts.trustedRoot != "" { // a bad file is a usage error, now
@@ -213,22 +214,16 @@ func pathLabel(flag, within string) string {
 	return flag
 }
 
-// trustedMaterial is --trusted-root's content, else Sigstore's public-good
-// root through TUF (sigstore-go's embedded root, cached beside the plugin's
-// cache and refreshed as its metadata says; works offline once cached).
-func trustedMaterial(label, path string, data []byte, cacheDir string) (root.TrustedMaterial, error) {
-	if path != "" {
-		return parseTrustedRoot(label, path, data)
-	}
-	opts := tuf.DefaultOptions()
-	if cacheDir != "" {
-		opts = opts.WithCachePath(filepath.Join(cacheDir, "tuf"))
-	}
-	tr, err := root.FetchTrustedRootWithOptions(opts)
+// publicGoodRoot is Sigstore's public-good trusted root through TUF
+// (sigstore-go's embedded root, cached beside the plugin's cache and
+// refreshed as its metadata says; works offline once cached), with the key
+// that names it in caches.
+func publicGoodRoot(cacheDir string) (root.TrustedMaterial, string, error) {
+	tm, key, err := sigverify.LoadTrustedRoot("", cacheDir)
 	if err != nil {
-		return nil, fmt.Errorf("the Sigstore trusted root (TUF): %w (pass --trusted-root FILE when offline)", err)
+		return nil, "", fmt.Errorf("%w (pass --trusted-root FILE when offline)", err)
 	}
-	return tr, nil
+	return tm, key, nil
 }
 
 // protoPosition is where protojson stopped, as its errors say it.
