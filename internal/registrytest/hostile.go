@@ -67,10 +67,13 @@ func EndlessTags(perPage int, pages *atomic.Int64) http.HandlerFunc {
 }
 
 // HugeBody answers status with prefix followed by size bytes of filler
-// (spaces, valid inside JSON), streamed.
+// (spaces, valid inside JSON), streamed; as application/json unless the
+// caller set another Content-Type.
 func HugeBody(status int, prefix string, size int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
 		w.WriteHeader(status)
 		if _, err := io.WriteString(w, prefix); err != nil {
 			return
