@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -95,30 +97,33 @@ type BombFile struct {
 
 // PushBomb pushes a single-layer linux/amd64 image to repo:tag whose gzip
 // layer is a decompression bomb: files of zeros, about 1 KiB compressed per
-// MiB. It never holds the uncompressed layer in memory.
+// MiB. The layer is a multi-member gzip stream (as gzip -c a b > c makes)
+// of one compressed MiB of zeros repeated, so it costs nothing to build.
 func (s *Server) PushBomb(tb testing.TB, repo, tag string, files ...BombFile) v1.Hash {
 	tb.Helper()
+	member := func(p []byte) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write(p)
+		_ = zw.Close()
+		return b.Bytes()
+	}
+	const mib = 1 << 20
+	zeroMiB := member(make([]byte, mib))
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	tw := tar.NewWriter(zw)
-	zeros := make([]byte, 1<<20)
 	for _, f := range files {
-		size := f.Size
-		if err := tw.WriteHeader(&tar.Header{Name: f.Path, Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
+		var hdr bytes.Buffer
+		// Only the header block: the content follows as gzip members.
+		if err := tar.NewWriter(&hdr).WriteHeader(&tar.Header{Name: f.Path, Mode: 0o644, Size: f.Size, Typeflag: tar.TypeReg}); err != nil {
 			tb.Fatal(err)
 		}
-		for left := size; left > 0; left -= int64(len(zeros)) {
-			if _, err := tw.Write(zeros[:min(left, int64(len(zeros)))]); err != nil {
-				tb.Fatal(err)
-			}
+		gz.Write(member(hdr.Bytes()))
+		for range f.Size / mib {
+			gz.Write(zeroMiB)
 		}
+		gz.Write(member(make([]byte, f.Size%mib+(512-f.Size%512)%512))) // the rest and the tar padding
 	}
-	if err := tw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	gz.Write(member(make([]byte, 1024))) // the end of the archive
 	data := gz.Bytes()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 	if err != nil {
@@ -149,4 +154,37 @@ func (s *Server) PushBomb(tb testing.TB, repo, tag string, files ...BombFile) v1
 		tb.Fatal(err)
 	}
 	return d
+}
+
+// PeakHeap runs f and returns how far the heap's live and unswept objects
+// grew above their size before it at most (sampled every few
+// milliseconds): the whole process, server included, so a bound it meets
+// holds for the client alone too.
+func PeakHeap(f func()) int64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() int64 { metrics.Read(sample); return int64(sample[0].Value.Uint64()) }
+	runtime.GC()
+	base := read()
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if n := read() - base; n > peak.Load() {
+				peak.Store(n)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-stopped
+	return peak.Load()
 }
