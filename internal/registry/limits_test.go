@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,16 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-// heapGrowth runs f and returns how much the heap in use grew.
-func heapGrowth(f func()) int64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return int64(after.HeapInuse) - int64(before.HeapInuse)
-}
 
 // Tag lists of a hostile registry: Link headers forever (remote.List
 // followed them without end), a page of a gigabyte (decoded whole). Each
@@ -55,7 +44,7 @@ func TestTagListIsBounded(t *testing.T) {
 			c := New(tc.opts)
 			var err error
 			start := time.Now()
-			grew := heapGrowth(func() { _, err = c.Tags(context.Background(), repo) })
+			grew := registrytest.PeakHeap(func() { _, err = c.Tags(context.Background(), repo) })
 			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.inErr) || !strings.Contains(err.Error(), "the tag list in "+s.Host+"/chainguard/x") {
 				t.Fatalf("err = %v\nwant ErrTooLarge naming the repository and %q", err, tc.inErr)
 			}
@@ -112,7 +101,7 @@ func TestManifestSizeIsBounded(t *testing.T) {
 		c := New(Options{Cache: cache.New(t.TempDir(), 0)})
 		var err error
 		start := time.Now()
-		grew := heapGrowth(func() { _, _, err = c.Manifest(context.Background(), repo, img.Digest) })
+		grew := registrytest.PeakHeap(func() { _, _, err = c.Manifest(context.Background(), repo, img.Digest) })
 		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "manifest "+img.Digest.String()+" in "+s.Host+"/chainguard/x is too large: over the 8MiB limit for manifests") {
 			t.Errorf("announced %v: err = %v", announced, err)
 		}
@@ -150,7 +139,7 @@ func TestErrorBodyIsBounded(t *testing.T) {
 	c := New(Options{Cache: cache.New(t.TempDir(), 0)})
 	start := time.Now()
 	var errs []error
-	grew := heapGrowth(func() {
+	grew := registrytest.PeakHeap(func() {
 		_, err := c.Tags(context.Background(), repo)
 		errs = append(errs, err)
 		_, _, err = c.Manifest(context.Background(), repo, v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)})
