@@ -1,8 +1,11 @@
 package registry
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -13,6 +16,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Tag lists of a hostile registry: Link headers forever (remote.List
@@ -152,5 +156,66 @@ func TestErrorBodyIsBounded(t *testing.T) {
 	}
 	if grew > 64<<20 || time.Since(start) > 30*time.Second {
 		t.Errorf("heap grew %d MiB in %s", grew>>20, time.Since(start))
+	}
+}
+
+// A zstd layer whose frame asks for a 512 MiB window (which the decoder
+// would allocate) is refused at MaxZstdWindow, naming the layer; a zstd
+// layer with an ordinary window reads as before.
+func TestZstdWindowIsBounded(t *testing.T) {
+	s := registrytest.New(t)
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	tw.WriteHeader(&tar.Header{Name: "etc/os-release", Mode: 0o644, Size: 10, Typeflag: tar.TypeReg})
+	tw.Write([]byte("ID=wolfi\n\n"))
+	tw.Close()
+	var z bytes.Buffer
+	zw, _ := zstd.NewWriter(&z, zstd.WithWindowSize(1<<20), zstd.WithSingleSegment(false))
+	zw.Write(tarball.Bytes())
+	zw.Close()
+	ordinary := bytes.Clone(z.Bytes())
+	// Frame header: magic, descriptor (single segment: bit 5), then the
+	// window descriptor: exponent 19 is a 2^(10+19) = 512 MiB window.
+	huge := bytes.Clone(ordinary)
+	if huge[4]&0x20 != 0 {
+		t.Fatalf("the encoder wrote a single-segment frame (%#x): no window descriptor to raise", huge[4])
+	}
+	huge[5] = 19 << 3
+	repo, _ := name.NewRepository(s.Host + "/chainguard/zstd")
+	for _, tc := range []struct {
+		name  string
+		blob  []byte
+		inErr string
+	}{
+		{"ordinary", ordinary, ""},
+		{"512 MiB window", huge, "is too large: its zstd window is over the 128MiB limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := s.PushLayerBlob(t, "chainguard/zstd", "latest", tc.blob)
+			c := New(Options{Cache: cache.New(t.TempDir(), 0)})
+			m, err := c.ImageManifest(context.Background(), repo, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := c.Layer(context.Background(), repo, m.Layers[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := l.Uncompressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			got, err := io.ReadAll(rc)
+			if tc.inErr == "" {
+				if err != nil || !bytes.Equal(got, tarball.Bytes()) {
+					t.Fatalf("read %d bytes, %v", len(got), err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "layer "+m.Layers[0].Digest.String()+" in "+s.Host+"/chainguard/zstd "+tc.inErr) {
+				t.Fatalf("err = %v", err)
+			}
+		})
 	}
 }

@@ -124,7 +124,15 @@ func (s *Server) PushBomb(tb testing.TB, repo, tag string, files ...BombFile) v1
 		gz.Write(member(make([]byte, f.Size%mib+(512-f.Size%512)%512))) // the rest and the tar padding
 	}
 	gz.Write(member(make([]byte, 1024))) // the end of the archive
-	data := gz.Bytes()
+	return s.PushLayerBlob(tb, repo, tag, gz.Bytes())
+}
+
+// PushLayerBlob pushes a single-layer linux/amd64 image to repo:tag whose
+// layer is blob as given (gzip, zstd or a plain tar, told apart by their
+// magic numbers), to serve hand-made hostile layers.
+func (s *Server) PushLayerBlob(tb testing.TB, repo, tag string, blob []byte) v1.Hash {
+	tb.Helper()
+	data := blob
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
 	if err != nil {
 		tb.Fatal(err)
