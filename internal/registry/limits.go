@@ -72,10 +72,12 @@ func manifestPath(p string) (repo, subject string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	if i := strings.LastIndex(rest, "/manifests/"); i > 0 {
+	// A reference has no slash: /v2/a/manifests/b/tags/list is the tag
+	// list of repository a/manifests/b.
+	if i := strings.LastIndex(rest, "/manifests/"); i > 0 && !strings.Contains(rest[i+len("/manifests/"):], "/") {
 		return rest[:i], "manifest " + rest[i+len("/manifests/"):], true
 	}
-	if i := strings.LastIndex(rest, "/referrers/"); i > 0 {
+	if i := strings.LastIndex(rest, "/referrers/"); i > 0 && !strings.Contains(rest[i+len("/referrers/"):], "/") {
 		return rest[:i], "the referrers of " + rest[i+len("/referrers/"):], true
 	}
 	return "", "", false

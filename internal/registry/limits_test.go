@@ -219,3 +219,20 @@ func TestZstdWindowIsBounded(t *testing.T) {
 		})
 	}
 }
+
+func TestManifestPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/v2/a/b/manifests/latest":          "a/b|manifest latest",
+		"/v2/a/referrers/sha256:00":         "a|the referrers of sha256:00",
+		"/v2/a/manifests/b/manifests/v1":    "a/manifests/b|manifest v1",
+		"/v2/a/manifests/b/tags/list":       "|",
+		"/v2/a/manifests/b/blobs/sha256:00": "|",
+		"/v2/a/_chainguard/history/latest":  "|",
+		"/token":                            "|",
+	} {
+		repo, subject, _ := manifestPath(p)
+		if got := repo + "|" + subject; got != want {
+			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+}
