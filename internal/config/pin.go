@@ -127,10 +127,9 @@ func file(key string, field func(*layers) (*string, *string)) binding {
 		set: func(l *layers, v []string, root string) { p, in := field(l); *p, *in = v[0], root }}
 }
 
-// bindings are the policy file's keys (policy.Keys), sorted as
+// bindings are the policy file's keys (policy.Keys), sorted, as
 // --show-config lists them. A new key is a row here and a field above.
 var bindings = []binding{
-	file("trusted-root", func(l *layers) (*string, *string) { return &l.Verify.TrustedRoot, &l.Verify.TrustedRootIn }),
 	str("certificate-identity", func(l *layers) *string { return &l.Verify.Identity }),
 	str("certificate-identity-regexp", func(l *layers) *string { return &l.Verify.IdentityRegexp }),
 	str("certificate-oidc-issuer", func(l *layers) *string { return &l.Verify.Issuer }),
@@ -151,12 +150,9 @@ var bindings = []binding{
 		get: func(l *layers) string { return strings.Join(slices.Concat(l.policyMirrors, l.Registry.Mirrors), ", ") },
 		set: func(l *layers, v []string, _ string) { l.policyMirrors = v }},
 	str("stale-after", func(l *layers) *string { return &l.StaleAfter }),
+	file("trusted-root", func(l *layers) (*string, *string) { return &l.Verify.TrustedRoot, &l.Verify.TrustedRootIn }),
 	boolean("update", func(l *layers) *bool { return &l.Update }),
 	boolean("verify", func(l *layers) *bool { return &l.Verify.Enabled }),
-}
-
-func init() {
-	slices.SortFunc(bindings, func(a, b binding) int { return strings.Compare(a.key, b.key) })
 }
 
 // ResolvePin layers cgpin's flags (given says which were on the command
