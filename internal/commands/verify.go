@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/policy"
 	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,28 +22,16 @@ import (
 )
 
 // verifyOptions are the signature flags, named as cosign names them.
-type verifyOptions struct {
-	verify         bool
-	identity       string
-	identityRegexp string
-	issuer         string
-	issuerRegexp   string
-	trustedRoot    string
-	key            string
-	// trustedRootIn and keyIn are the repository that a policy file's
-	// trusted-root and key stay inside; "" for the flags, which name any
-	// file the user wants.
-	trustedRootIn, keyIn string
-}
+type verifyOptions = config.Verify
 
 func addVerifyFlags(flags *pflag.FlagSet, opts *verifyOptions) {
-	flags.BoolVar(&opts.verify, "verify", false, "Check Sigstore signatures (cgr.dev/chainguard: Chainguard's release identity by default)")
-	flags.StringVar(&opts.identity, "certificate-identity", "", "With --verify, the signer's identity (the certificate's subject alternative name)")
-	flags.StringVar(&opts.identityRegexp, "certificate-identity-regexp", "", "With --verify, a regular expression for the signer's identity")
-	flags.StringVar(&opts.issuer, "certificate-oidc-issuer", "", "With --verify, the identity's OIDC issuer")
-	flags.StringVar(&opts.issuerRegexp, "certificate-oidc-issuer-regexp", "", "With --verify, a regular expression for the OIDC issuer")
-	flags.StringVar(&opts.key, "key", "", "With --verify, a PEM public key: check key-based signatures (cosign sign --key) instead of identities")
-	flags.StringVar(&opts.trustedRoot, "trusted-root", "", "With --verify, a Sigstore trusted_root.json (default: the public-good root through TUF, cached)")
+	flags.BoolVar(&opts.Enabled, "verify", false, "Check Sigstore signatures (cgr.dev/chainguard: Chainguard's release identity by default)")
+	flags.StringVar(&opts.Identity, "certificate-identity", "", "With --verify, the signer's identity (the certificate's subject alternative name)")
+	flags.StringVar(&opts.IdentityRegexp, "certificate-identity-regexp", "", "With --verify, a regular expression for the signer's identity")
+	flags.StringVar(&opts.Issuer, "certificate-oidc-issuer", "", "With --verify, the identity's OIDC issuer")
+	flags.StringVar(&opts.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "With --verify, a regular expression for the OIDC issuer")
+	flags.StringVar(&opts.Key, "key", "", "With --verify, a PEM public key: check key-based signatures (cosign sign --key) instead of identities")
+	flags.StringVar(&opts.TrustedRoot, "trusted-root", "", "With --verify, a Sigstore trusted_root.json (default: the public-good root through TUF, cached)")
 }
 
 // imageVerifier checks images against the run's policy; a mirror's images
@@ -153,34 +142,34 @@ func (iv *imageVerifier) CheckAll(ctx context.Context, repo name.Repository, dig
 
 // verifier builds the run's signature checker, or nil without --verify.
 func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
-	if !opts.verify {
-		if opts.identity+opts.identityRegexp+opts.issuer+opts.issuerRegexp+opts.trustedRoot+opts.key != "" {
+	if !opts.Enabled {
+		if opts.Identity+opts.IdentityRegexp+opts.Issuer+opts.IssuerRegexp+opts.TrustedRoot+opts.Key != "" {
 			return nil, errors.New("the certificate, key and trusted-root flags go with --verify")
 		}
 		return nil, nil
 	}
-	pol := sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp, Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp}
-	if opts.key != "" {
+	pol := sigverify.Policy{Identity: opts.Identity, IdentityRegexp: opts.IdentityRegexp, Issuer: opts.Issuer, IssuerRegexp: opts.IssuerRegexp}
+	if opts.Key != "" {
 		if !pol.Empty() {
 			return nil, errors.New("--key checks key-based signatures: it does not go with the certificate flags")
 		}
-		label := pathLabel("--key", opts.keyIn)
-		pem, err := policy.ReadFile(opts.key, opts.keyIn)
+		label := pathLabel("--key", opts.KeyIn)
+		pem, err := policy.ReadFile(opts.Key, opts.KeyIn)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", label, err)
 		}
 		// Never the parser's error: it may quote the file, which could be
 		// any file (a token, named by mistake or by a hostile policy).
 		if pol.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem); err != nil {
-			return nil, fmt.Errorf("%s %s: not a PEM public key (as cosign generate-key-pair writes cosign.pub)", label, opts.key)
+			return nil, fmt.Errorf("%s %s: not a PEM public key (as cosign generate-key-pair writes cosign.pub)", label, opts.Key)
 		}
 	}
 	trustKey := "public-good"
 	var rootJSON []byte
-	if opts.trustedRoot != "" {
-		b, err := policy.ReadFile(opts.trustedRoot, opts.trustedRootIn)
+	if opts.TrustedRoot != "" {
+		b, err := policy.ReadFile(opts.TrustedRoot, opts.TrustedRootIn)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", pathLabel("--trusted-root", opts.trustedRootIn), err)
+			return nil, fmt.Errorf("%s: %w", pathLabel("--trusted-root", opts.TrustedRootIn), err)
 		}
 		rootJSON = b
 		sum := sha256.Sum256(b)
@@ -191,14 +180,14 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 		policy:  pol,
 		mirrors: d.mirrors.Upstream,
 		load: func() (root.TrustedMaterial, string, error) {
-			if opts.trustedRoot != "" {
-				tr, err := parseTrustedRoot(pathLabel("--trusted-root", opts.trustedRootIn), opts.trustedRoot, rootJSON)
+			if opts.TrustedRoot != "" {
+				tr, err := parseTrustedRoot(pathLabel("--trusted-root", opts.TrustedRootIn), opts.TrustedRoot, rootJSON)
 				return tr, trustKey, err
 			}
 			return publicGoodRoot(d.cache.Dir)
 		},
 	}
-	if opts.trustedRoot != "" { // a bad file is a usage error, now
+	if opts.TrustedRoot != "" { // a bad file is a usage error, now
 		if err := iv.ready(); err != nil {
 			return nil, err
 		}

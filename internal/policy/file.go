@@ -41,7 +41,8 @@ type File struct {
 }
 
 // keyKinds are the keys a policy file takes (the flags' names) and what
-// their values are.
+// their values are. A new key is a row here, checked by its kind, and a
+// binding to its field in internal/config.
 var keyKinds = map[string]string{
 	"cooldown": "duration", "stale-after": "duration", "max-age": "duration",
 	"cooldown-strict": "bool", "update": "bool",
