@@ -191,3 +191,32 @@ func TestBisectReplayRunsNothingKnown(t *testing.T) {
 		t.Errorf("replay: %d runs, %v, %v", again.Runs, again.FirstBad, err)
 	}
 }
+
+// interrupting is a Runner whose second run is interrupted (Ctrl-C).
+type interrupting struct {
+	cancel context.CancelFunc
+	runs   int
+}
+
+func (r *interrupting) Run(ctx context.Context, args, env []string) (int, error) {
+	r.runs++
+	if r.runs == 2 {
+		r.cancel()
+		<-ctx.Done()
+		return -1, nil
+	}
+	return 0, nil
+}
+
+func TestBisectInterruptedKeepsTheStepsDone(t *testing.T) {
+	s := registrytest.New(t)
+	record(s, "chainguard/app", 10, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &interrupting{cancel: cancel}
+	var log strings.Builder
+	res, err := newBisector(t, s, r).Bisect(ctx, bisect.Request{Tag: tagOf(t, s, "chainguard/app"), Good: "~9", Command: []string{"true"}, CheckEnds: true, Now: time.Now(), Log: &log})
+	if !errors.Is(err, bisect.ErrInterrupted) || res == nil || len(res.Steps) != 1 || strings.Count(log.String(), "\n") != 1 {
+		t.Errorf("err %v, result %+v, log %q", err, res, log.String())
+	}
+}

@@ -202,7 +202,10 @@ func resume(w io.Writer, opts bisectOptions, res *bisect.Result) {
 	if opts.stepTimeout > 0 {
 		args = append(args, "--step-timeout", opts.stepTimeout.String())
 	}
-	args = append(args, "--no-check-ends", "--replay", log, "--log", log, "--")
+	if opts.noCheckEnds || !opts.checkEnds {
+		args = append(args, "--no-check-ends")
+	}
+	args = append(args, "--replay", log, "--log", log, "--")
 	args = append(args, opts.command...)
 	for i, a := range args {
 		args[i] = shellQuote(a)
