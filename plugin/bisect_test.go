@@ -224,6 +224,11 @@ func TestBisectThroughDocker(t *testing.T) {
 		if out.FirstBad.Digest != builds[7] || out.Runs > 3 {
 			t.Errorf("%+v", out)
 		}
+		// The round trip: pin the last good build by its time.
+		run(nil, "cgpin", "--at", t0.Add(6*time.Hour).Format(time.RFC3339), df).ok(t)
+		if got, _ := os.ReadFile(df); string(got) != "FROM "+ref+"@"+out.LastGood.Digest+"\nRUN true\n" || out.LastGood.Digest != builds[6] {
+			t.Errorf("after cgpin --at the last good build: %q", got)
+		}
 	})
 	for _, tc := range []struct {
 		name string
