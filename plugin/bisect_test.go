@@ -87,6 +87,7 @@ func TestBisectThroughDocker(t *testing.T) {
 	d := newDockerEnv(t, "")
 	ref := s.Ref(repo, "latest")
 	dir, tmp := t.TempDir(), t.TempDir()
+	stdin := ""
 	run := func(files map[string][]string, args ...string) result {
 		t.Helper()
 		for _, f := range []string{"bad.txt", "skip.txt", "stop.txt", "hang.txt"} {
@@ -105,7 +106,7 @@ func TestBisectThroughDocker(t *testing.T) {
 		}
 		cmd.Env = append(append([]string(nil), d.env...), "CGHISTORY_SECDB="+sec.URL, "WANT_PREFIX="+prefix, "TMPDIR="+tmp)
 		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errb
 		err := cmd.Run()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -169,6 +170,15 @@ func TestBisectThroughDocker(t *testing.T) {
 		if !strings.HasPrefix(r.stdout, "### Bisection of `"+ref+"`") || !strings.Contains(r.stdout, "**First bad build:** `"+ref+"@"+builds[7]+"`") ||
 			!strings.Contains(r.stdout, "| ➕ | libxml2 |") || strings.Contains(r.stdout, "tested step") {
 			t.Errorf("markdown:\n%s", r.stdout)
+		}
+	})
+	t.Run("the command reads the user's stdin", func(t *testing.T) {
+		stdin = strings.Repeat("ok\n", 20)
+		defer func() { stdin = "" }()
+		out := asJSON(run(map[string][]string{"bad.txt": bad}, "cghistory", "bisect", ref, "--good", "~11", "--format", "json", "--",
+			"sh", "-c", `read x && [ "$x" = ok ] && ! grep -qs "$CGHISTORY_DIGEST" bad.txt`).ok(t))
+		if out.FirstBad == nil || out.FirstBad.Digest != builds[7] {
+			t.Errorf("%+v", out)
 		}
 	})
 	t.Run("skips leave a range naming every build", func(t *testing.T) {

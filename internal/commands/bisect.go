@@ -150,14 +150,15 @@ func runBisect(ctx context.Context, dockerCLI command.Cli, opts bisectOptions) e
 		dopts := summaryOptions(platform)
 		req.Diff = &dopts
 	}
-	// The command's output goes to stdout, but not into a json or markdown
-	// document there.
-	var cmdOut io.Writer = dockerCLI.Out()
+	// The command gets the process's own files (a terminal stays a
+	// terminal, and no copying goroutine waits on stdin after it exits);
+	// its output goes to stdout, but not into a json or markdown document.
+	cmdOut := os.Stdout
 	if opts.format == "json" || opts.format == "markdown" {
-		cmdOut = errOut
+		cmdOut = os.Stderr
 	}
 	b := &bisect.Bisector{History: d.history(), Registry: d.client, Differ: d.differ(nil),
-		Runner: bisect.ExecRunner{Stdin: dockerCLI.In(), Stdout: cmdOut, Stderr: errOut}}
+		Runner: bisect.ExecRunner{Stdin: os.Stdin, Stdout: cmdOut, Stderr: os.Stderr}}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var res *bisect.Result
