@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,8 +90,7 @@ func TestBisectThroughDocker(t *testing.T) {
 	ref := s.Ref(repo, "latest")
 	dir, tmp := t.TempDir(), t.TempDir()
 	stdin := ""
-	run := func(files map[string][]string, args ...string) result {
-		t.Helper()
+	writeFiles := func(files map[string][]string) {
 		for _, f := range []string{"bad.txt", "skip.txt", "stop.txt", "hang.txt"} {
 			os.Remove(filepath.Join(dir, f))
 		}
@@ -98,6 +99,10 @@ func TestBisectThroughDocker(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+	run := func(files map[string][]string, args ...string) result {
+		t.Helper()
+		writeFiles(files)
 		cmd := exec.Command("docker", args...)
 		cmd.Dir = dir
 		prefix := ref
@@ -201,6 +206,37 @@ func TestBisectThroughDocker(t *testing.T) {
 	t.Run("exit 128 stops, naming the build, and says how to continue", func(t *testing.T) {
 		r := run(map[string][]string{"bad.txt": bad, "stop.txt": builds[5:6]}, bisect("--good", "~11")...)
 		r.fails(t, "the command exited 128 on build "+builds[5], "The verdicts so far are in "+tmp, "--replay "+tmp)
+	})
+	t.Run("Ctrl-C during a run prints the command that resumes it", func(t *testing.T) {
+		writeFiles(map[string][]string{"bad.txt": bad, "hang.txt": builds[5:6]})
+		cmd := exec.Command("docker", bisect("--good", "~11")...)
+		cmd.Dir, cmd.Env = dir, append(append([]string(nil), d.env...), "WANT_PREFIX="+ref, "TMPDIR="+tmp, "CGHISTORY_SECDB="+sec.URL)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's process group, to signal as Ctrl-C does
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var seen strings.Builder
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			seen.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), "step 2: the bad end") {
+				time.Sleep(500 * time.Millisecond) // the third run hangs on build 5
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			}
+		}
+		err = cmd.Wait()
+		if err == nil || !strings.Contains(seen.String(), "The verdicts so far are in "+tmp) || !strings.Contains(seen.String(), "bisection interrupted") {
+			t.Fatalf("%v:\n%s", err, seen.String())
+		}
+		log := regexp.MustCompile(`--replay (\S+)`).FindStringSubmatch(seen.String())[1]
+		logged, _ := os.ReadFile(log)
+		if strings.Count(string(logged), " sha256:") != 2 {
+			t.Errorf("log after Ctrl-C:\n%s", logged)
+		}
 	})
 	t.Run("--platform tests the platform's images, skipping builds without one", func(t *testing.T) {
 		var badArm []string
