@@ -303,3 +303,20 @@ func TestBisectThroughDocker(t *testing.T) {
 		})
 	}
 }
+
+// TestBisectMirrorThroughDocker bisects a pull-through cache's tag (no
+// history API) with the history of its upstream.
+func TestBisectMirrorThroughDocker(t *testing.T) {
+	f := newMirrorFixture(t)
+	d := newDockerEnv(t, f.config)
+	r := d.docker("cghistory", "bisect", f.flat, "--registry-map", f.flatM, "--good", "~2", "--format", "json", "--",
+		"sh", "-c", `case "$CGHISTORY_IMAGE" in `+f.flat+`@*) ;; *) exit 200 ;; esac; [ "$CGHISTORY_DIGEST" != "`+f.b3.String()+`" ]`).ok(t)
+	var out bisectOut
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%v:\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	if out.FirstBad == nil || out.FirstBad.Digest != f.b3.String() || out.LastGood.Digest != f.b2.String() || out.Runs != 3 {
+		t.Errorf("%+v\n%s", out, r.stderr)
+	}
+	d.docker("cghistory", "bisect", f.flat, "--good", "~2", "--", "true").fails(t, "bisect needs the tag history")
+}

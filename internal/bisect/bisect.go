@@ -29,6 +29,9 @@ type Bisector struct {
 // Request is one bisection.
 type Request struct {
 	Tag name.Tag
+	// Upstream, for a tag of a pull-through cache, is the tag it mirrors:
+	// the history is read there; the images are still the mirror's.
+	Upstream *name.Tag
 	// Good and Bad name builds (see Locate); Bad "" is the tag's current
 	// build. GoodDigest, when set, is the good build (from a pin in a file).
 	Good, Bad  string
@@ -128,7 +131,11 @@ func (b *Bisector) Bisect(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	res := &Result{Image: req.Tag.Name(), DryRun: req.DryRun}
-	entries, err := b.History.List(ctx, req.Tag, history.Query{})
+	from := req.Tag
+	if req.Upstream != nil {
+		from = *req.Upstream
+	}
+	entries, err := b.History.List(ctx, from, history.Query{})
 	if errors.Is(err, history.ErrNotSupported) {
 		return nil, fmt.Errorf("bisect needs the tag history: %w", err)
 	}

@@ -125,6 +125,9 @@ func runBisect(ctx context.Context, dockerCLI command.Cli, opts bisectOptions) e
 	}
 	req := bisect.Request{Tag: tag, Good: opts.good, Bad: opts.bad, Command: opts.command, Platform: platform,
 		CheckEnds: opts.checkEnds && !opts.noCheckEnds, StepTimeout: opts.stepTimeout, DryRun: opts.dryRun, Now: time.Now()}
+	if up, mirrored := d.upstream(tag); mirrored {
+		req.Upstream = &up
+	}
 	if opts.goodFromFile != "" {
 		if req.GoodDigest, err = pinnedIn(opts.goodFromFile, tag); err != nil {
 			return err
