@@ -62,7 +62,8 @@ func TestBisectThroughDocker(t *testing.T) {
 			registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": db})
 		builds = append(builds, d.String())
 	}
-	// The tag went back to build 2 for a while: still one build, at its first place.
+	// The tag went back to build 2 for a while: still one build, at its
+	// first place (IMAGE~N counts it, as cgdiff does: ~12 is build 0).
 	s.RecordHistory(repo, "latest", builds[2], t0.Add(9*time.Hour+30*time.Minute))
 	other := s.PushLayers(t, repo, "other", t0, "linux/amd64", registrytest.Layer{"a": "b"})
 
@@ -154,7 +155,7 @@ func TestBisectThroughDocker(t *testing.T) {
 		}
 	})
 	t.Run("json with a log, then replay runs nothing", func(t *testing.T) {
-		out := asJSON(run(map[string][]string{"bad.txt": bad}, bisect("--good", "~11", "--format", "json", "--log", logFile)...).ok(t))
+		out := asJSON(run(map[string][]string{"bad.txt": bad}, bisect("--good", "~12", "--format", "json", "--log", logFile)...).ok(t))
 		if out.FirstBad == nil || out.FirstBad.Digest != builds[7] || out.LastGood.Digest != builds[6] || out.Runs != len(out.Steps) || out.Runs > 6 {
 			t.Fatalf("%+v", out)
 		}
@@ -165,13 +166,13 @@ func TestBisectThroughDocker(t *testing.T) {
 		if strings.Count(string(logged), "\nbad sha256:")+strings.Count(string(logged), "\ngood sha256:") != out.Runs {
 			t.Errorf("log:\n%s", logged)
 		}
-		again := asJSON(run(map[string][]string{"bad.txt": bad}, bisect("--good", "~11", "--format", "json", "--replay", logFile)...).ok(t))
+		again := asJSON(run(map[string][]string{"bad.txt": bad}, bisect("--good", "~12", "--format", "json", "--replay", logFile)...).ok(t))
 		if again.Runs != 0 || again.FirstBad.Digest != builds[7] || len(again.Steps) != len(out.Steps) || !again.Steps[0].Replayed {
 			t.Errorf("replay: %+v", again)
 		}
 	})
 	t.Run("markdown", func(t *testing.T) {
-		r := run(map[string][]string{"bad.txt": bad}, bisect("--good", "~11", "--format", "markdown")...).ok(t)
+		r := run(map[string][]string{"bad.txt": bad}, bisect("--good", "~12", "--format", "markdown")...).ok(t)
 		if !strings.HasPrefix(r.stdout, "### Bisection of `"+ref+"`") || !strings.Contains(r.stdout, "**First bad build:** `"+ref+"@"+builds[7]+"`") ||
 			!strings.Contains(r.stdout, "| ➕ | libxml2 |") || strings.Contains(r.stdout, "tested step") {
 			t.Errorf("markdown:\n%s", r.stdout)
@@ -180,14 +181,14 @@ func TestBisectThroughDocker(t *testing.T) {
 	t.Run("the command reads the user's stdin", func(t *testing.T) {
 		stdin = strings.Repeat("ok\n", 20)
 		defer func() { stdin = "" }()
-		out := asJSON(run(map[string][]string{"bad.txt": bad}, "cghistory", "bisect", ref, "--good", "~11", "--format", "json", "--",
+		out := asJSON(run(map[string][]string{"bad.txt": bad}, "cghistory", "bisect", ref, "--good", "~12", "--format", "json", "--",
 			"sh", "-c", `read x && [ "$x" = ok ] && ! grep -qs "$CGHISTORY_DIGEST" bad.txt`).ok(t))
 		if out.FirstBad == nil || out.FirstBad.Digest != builds[7] {
 			t.Errorf("%+v", out)
 		}
 	})
 	t.Run("skips leave a range naming every build", func(t *testing.T) {
-		out := asJSON(run(map[string][]string{"bad.txt": bad, "skip.txt": builds[6:8]}, bisect("--good", "~11", "--format", "json")...).ok(t))
+		out := asJSON(run(map[string][]string{"bad.txt": bad, "skip.txt": builds[6:8]}, bisect("--good", "~12", "--format", "json")...).ok(t))
 		var got []string
 		for _, b := range out.FirstBadRange {
 			got = append(got, b.Digest)
@@ -198,18 +199,18 @@ func TestBisectThroughDocker(t *testing.T) {
 	})
 	t.Run("a hang counts as a skip after --step-timeout", func(t *testing.T) {
 		start := time.Now()
-		out := asJSON(run(map[string][]string{"bad.txt": bad, "hang.txt": builds[5:6]}, bisect("--good", "~11", "--format", "json", "--step-timeout", "1s")...).ok(t))
+		out := asJSON(run(map[string][]string{"bad.txt": bad, "hang.txt": builds[5:6]}, bisect("--good", "~12", "--format", "json", "--step-timeout", "1s")...).ok(t))
 		if out.FirstBad.Digest != builds[7] || len(out.Skipped) != 1 || out.Skipped[0].Digest != builds[5] || time.Since(start) > 30*time.Second {
 			t.Errorf("%+v after %s", out, time.Since(start))
 		}
 	})
 	t.Run("exit 128 stops, naming the build, and says how to continue", func(t *testing.T) {
-		r := run(map[string][]string{"bad.txt": bad, "stop.txt": builds[5:6]}, bisect("--good", "~11")...)
+		r := run(map[string][]string{"bad.txt": bad, "stop.txt": builds[5:6]}, bisect("--good", "~12")...)
 		r.fails(t, "the command exited 128 on build "+builds[5], "The verdicts so far are in "+tmp, "--replay "+tmp)
 	})
 	t.Run("Ctrl-C during a run prints the command that resumes it", func(t *testing.T) {
 		writeFiles(map[string][]string{"bad.txt": bad, "hang.txt": builds[5:6]})
-		cmd := exec.Command("docker", bisect("--good", "~11")...)
+		cmd := exec.Command("docker", bisect("--good", "~12")...)
 		cmd.Dir, cmd.Env = dir, append(append([]string(nil), d.env...), "WANT_PREFIX="+ref, "TMPDIR="+tmp, "CGHISTORY_SECDB="+sec.URL)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's process group, to signal as Ctrl-C does
 		stderr, err := cmd.StderrPipe()
@@ -281,13 +282,13 @@ func TestBisectThroughDocker(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"good newer than bad", bisect("--good", "~1", "--bad", "~4"), []string{"the good build " + builds[10], "is newer than the bad build " + builds[7]}},
+		{"good newer than bad", bisect("--good", "~1", "--bad", "~4"), []string{"the good build " + builds[10], "is newer than the bad build " + builds[8]}},
 		{"nothing between", bisect("--good", "~1"), []string{"there is nothing between the good build " + builds[10], "and the bad build " + builds[11]}},
 		{"not in the history", bisect("--good", "sha256:"+strings.Repeat("ab", 32)), []string{"is not in the history of " + ref}},
 		{"a build of another tag", bisect("--good", other.String()), []string{other.String() + " is not in the history of " + ref, "a build of another tag"}},
 		{"unknown tag", append([]string{"cghistory", "bisect", s.Ref(repo, "nope"), "--good", "~3"}, script...), []string{`tag "nope" not found`}},
-		{"flaky or not the image", bisect("--good", "~11"), []string{"the good build " + builds[0], "fails too (exit 1): the bug is not in the image, or the test is flaky"}},
-		{"a command that cannot start", []string{"cghistory", "bisect", ref, "--good", "~11", "--", "./no-such-test"}, []string{"the command cannot be run", "no-such-test"}},
+		{"flaky or not the image", bisect("--good", "~12"), []string{"the good build " + builds[0], "fails too (exit 1): the bug is not in the image, or the test is flaky"}},
+		{"a command that cannot start", []string{"cghistory", "bisect", ref, "--good", "~12", "--", "./no-such-test"}, []string{"the command cannot be run", "no-such-test"}},
 		{"no good build", []string{"cghistory", "bisect", ref, "--", "true"}, []string{"--good REF or --good-from-file"}},
 		{"command not after --", []string{"cghistory", "bisect", ref, "true"}, []string{"put the command after --"}},
 	} {

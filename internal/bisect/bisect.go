@@ -143,7 +143,7 @@ func (b *Bisector) Bisect(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	seq := Sequence(entries)
-	gi, bi, err := b.ends(ctx, req, seq)
+	gi, bi, err := b.ends(ctx, req, seq, entries)
 	if err != nil {
 		return nil, err
 	}
@@ -213,14 +213,13 @@ func (b *Bisector) Bisect(ctx context.Context, req Request) (*Result, error) {
 }
 
 // ends finds the good and the bad build in seq.
-func (b *Bisector) ends(ctx context.Context, req Request, seq []Build) (int, int, error) {
-	bi := len(seq) - 1
+func (b *Bisector) ends(ctx context.Context, req Request, seq []Build, entries []history.Entry) (int, int, error) {
 	if len(seq) == 0 {
 		return 0, 0, fmt.Errorf("%s has no builds in its history", req.Tag)
 	}
-	var err error
+	bi, err := Locate(seq, entries, "~0", "--bad", req.Now) // the tag's current build
 	if req.Bad != "" {
-		if bi, err = Locate(seq, req.Bad, "--bad", req.Now); err != nil {
+		if bi, err = Locate(seq, entries, req.Bad, "--bad", req.Now); err != nil {
 			return 0, 0, b.explain(ctx, req.Tag, err)
 		}
 	}
@@ -228,7 +227,7 @@ func (b *Bisector) ends(ctx context.Context, req Request, seq []Build) (int, int
 	if req.GoodDigest != (v1.Hash{}) {
 		spec, flag = req.GoodDigest.String(), "the pinned good build"
 	}
-	gi, err := Locate(seq, spec, flag, req.Now)
+	gi, err := Locate(seq, entries, spec, flag, req.Now)
 	if err != nil {
 		return 0, 0, b.explain(ctx, req.Tag, err)
 	}

@@ -37,21 +37,24 @@ func Sequence(entries []history.Entry) []Build {
 	return out
 }
 
-// Locate finds the build spec names in seq (oldest first): a digest
-// ("sha256:…", or anything ending in "@sha256:…"), "~N" or "IMAGE~N" (N
-// builds before the current one, as the history lists them newest first),
-// or a time (RFC 3339, a date, an age such as "7d": the build current
-// then). what names the flag in errors.
-func Locate(seq []Build, spec, what string, now time.Time) (int, error) {
-	if len(seq) == 0 {
+// Locate finds the build spec names in seq, the Sequence of entries
+// (the history, newest first): a digest ("sha256:…", or anything ending in
+// "@sha256:…"), "~N" or "IMAGE~N" (N updates before the current one, as
+// cgdiff and cghistory count them), or a time (RFC 3339, a date, an age
+// such as "7d": the build current then). what names the flag in errors.
+func Locate(seq []Build, entries []history.Entry, spec, what string, now time.Time) (int, error) {
+	if len(seq) == 0 || len(entries) == 0 {
 		return 0, fmt.Errorf("%s %s: the tag has no history", what, spec)
+	}
+	at := func(d v1.Hash) int {
+		return slices.IndexFunc(seq, func(b Build) bool { return b.Digest == d || b.Tested == d })
 	}
 	if i := strings.LastIndex(spec, "sha256:"); i >= 0 {
 		h, err := v1.NewHash(spec[i:])
 		if err != nil {
 			return 0, fmt.Errorf("%s %s: %w", what, spec, err)
 		}
-		if j := slices.IndexFunc(seq, func(b Build) bool { return b.Digest == h || b.Tested == h }); j >= 0 {
+		if j := at(h); j >= 0 {
 			return j, nil
 		}
 		return 0, &NotInHistoryError{Flag: what, Digest: h}
@@ -61,25 +64,21 @@ func Locate(seq []Build, spec, what string, now time.Time) (int, error) {
 		if err != nil || n < 0 {
 			return 0, fmt.Errorf("%s %q: ~N must be a non-negative number of builds back", what, spec)
 		}
-		if n >= len(seq) {
-			return 0, fmt.Errorf("%s %s: the tag has only %d distinct builds in its history", what, spec, len(seq))
+		if n >= len(entries) {
+			return 0, fmt.Errorf("%s %s: the tag has only %d builds in its history", what, spec, len(entries))
 		}
-		return len(seq) - 1 - n, nil
+		return at(entries[n].Digest), nil
 	}
 	t, err := history.ParseTime(spec, now)
 	if err != nil {
 		return 0, fmt.Errorf("%s: want a digest, IMAGE~N or a time: %w", what, err)
 	}
-	i := -1
-	for j, b := range seq {
-		if !b.UpdatedAt.After(t) {
-			i = j
+	for _, e := range entries {
+		if !e.UpdatedAt.After(t) {
+			return at(e.Digest), nil
 		}
 	}
-	if i < 0 {
-		return 0, fmt.Errorf("%s %s: the tag's history starts later, at %s", what, spec, seq[0].UpdatedAt.Format(time.RFC3339))
-	}
-	return i, nil
+	return 0, fmt.Errorf("%s %s: the tag's history starts later, at %s", what, spec, seq[0].UpdatedAt.Format(time.RFC3339))
 }
 
 // NotInHistoryError is a digest that is not a build of the tag.

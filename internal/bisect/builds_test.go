@@ -38,10 +38,11 @@ func TestSequenceCountsARepeatedDigestOnceAtItsFirstAppearance(t *testing.T) {
 }
 
 func TestLocate(t *testing.T) {
-	var seq []Build
+	var entries []history.Entry
 	for i := range 5 {
-		seq = append(seq, Build{Digest: digestN(i), Tested: digestN(i), UpdatedAt: t0.Add(time.Duration(i) * 24 * time.Hour)})
+		entries = append([]history.Entry{{Digest: digestN(i), UpdatedAt: t0.Add(time.Duration(i) * 24 * time.Hour)}}, entries...)
 	}
+	seq := Sequence(entries)
 	now := t0.Add(4*24*time.Hour + time.Hour)
 	for spec, want := range map[string]int{
 		digestN(2).String():                         2,
@@ -53,23 +54,31 @@ func TestLocate(t *testing.T) {
 		"49h":                  2,
 		"2d":                   2,
 	} {
-		if got, err := Locate(seq, spec, "--good", now); err != nil || got != want {
+		if got, err := Locate(seq, entries, spec, "--good", now); err != nil || got != want {
 			t.Errorf("Locate(%q) = %d, %v; want %d", spec, got, err, want)
 		}
 	}
 	for spec, msg := range map[string]string{
 		digestN(9).String(): "is not in the tag's history",
-		"y~5":               "only 5 distinct builds",
+		"y~5":               "only 5 builds in its history",
 		"2026-10-01":        "the tag's history starts later",
 		"yesterday":         "want a digest, IMAGE~N or a time",
 	} {
-		_, err := Locate(seq, spec, "--good", now)
+		_, err := Locate(seq, entries, spec, "--good", now)
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("Locate(%q) = %v, want %q", spec, err, msg)
 		}
 	}
+	// The tag went back to build 1 for a day: ~1 and that day are build 1,
+	// at its first place; ~2 is build 4.
+	back := append([]history.Entry{entries[0], {Digest: digestN(1), UpdatedAt: t0.Add(3*24*time.Hour + time.Hour)}}, entries[1:]...)
+	for spec, want := range map[string]int{"~0": 4, "~1": 1, "~2": 3, "2026-11-04T02:00:00Z": 1} {
+		if got, err := Locate(Sequence(back), back, spec, "--good", now); err != nil || got != want {
+			t.Errorf("with a repeat, Locate(%q) = %d, %v; want %d", spec, got, err, want)
+		}
+	}
 	var ne *NotInHistoryError
-	if _, err := Locate(seq, digestN(9).String(), "--bad", now); !errors.As(err, &ne) {
+	if _, err := Locate(seq, entries, digestN(9).String(), "--bad", now); !errors.As(err, &ne) {
 		t.Errorf("a digest not in the history: %v", err)
 	}
 }
