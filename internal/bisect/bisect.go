@@ -217,11 +217,13 @@ func (b *Bisector) ends(ctx context.Context, req Request, seq []Build, entries [
 	if len(seq) == 0 {
 		return 0, 0, fmt.Errorf("%s has no builds in its history", req.Tag)
 	}
-	bi, err := Locate(seq, entries, "~0", "--bad", req.Now) // the tag's current build
-	if req.Bad != "" {
-		if bi, err = Locate(seq, entries, req.Bad, "--bad", req.Now); err != nil {
-			return 0, 0, b.explain(ctx, req.Tag, err)
-		}
+	bad := req.Bad
+	if bad == "" {
+		bad = "~0" // the tag's current build
+	}
+	bi, err := Locate(seq, entries, bad, "--bad", req.Now)
+	if err != nil {
+		return 0, 0, b.explain(ctx, req.Tag, err)
 	}
 	spec, flag := req.Good, "--good"
 	if req.GoodDigest != (v1.Hash{}) {
