@@ -174,7 +174,7 @@ func TestBisectThroughDocker(t *testing.T) {
 	t.Run("markdown", func(t *testing.T) {
 		r := run(map[string][]string{"bad.txt": bad}, bisect("--good", "~12", "--format", "markdown")...).ok(t)
 		if !strings.HasPrefix(r.stdout, "### Bisection of `"+ref+"`") || !strings.Contains(r.stdout, "**First bad build:** `"+ref+"@"+builds[7]+"`") ||
-			!strings.Contains(r.stdout, "| ➕ | libxml2 |") || strings.Contains(r.stdout, "tested step") {
+			!strings.Contains(r.stdout, "| ➕ | `libxml2` |") || strings.Contains(r.stdout, "tested step") {
 			t.Errorf("markdown:\n%s", r.stdout)
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/bisect"
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
 	"github.com/docker/cli/cli/command"
@@ -111,7 +112,7 @@ func runBisect(ctx context.Context, dockerCLI command.Cli, opts bisectOptions) e
 	if err := bisect.Check(opts.command); err != nil && !opts.dryRun {
 		return err
 	}
-	platform, err := parsePlatform(opts.platform)
+	platform, err := config.ParsePlatform(opts.platform)
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func runBisect(ctx context.Context, dockerCLI command.Cli, opts bisectOptions) e
 		req.Upstream = &up
 	}
 	if opts.goodFromFile != "" {
-		if req.GoodDigest, err = pinnedIn(opts.goodFromFile, tag); err != nil {
+		if req.GoodDigest, err = pinnedIn(ctx, opts.goodFromFile, tag); err != nil {
 			return err
 		}
 	}
@@ -150,7 +151,7 @@ func runBisect(ctx context.Context, dockerCLI command.Cli, opts bisectOptions) e
 	errOut := dockerCLI.Err()
 	req.OnStep = func(st bisect.Step) { fmt.Fprintln(errOut, output.BisectStep(st)) }
 	if !opts.dryRun {
-		dopts := summaryOptions(platform)
+		dopts := d.summary(platform)
 		req.Diff = &dopts
 	}
 	// The command gets the process's own files (a terminal stays a
@@ -165,7 +166,7 @@ func runBisect(ctx context.Context, dockerCLI command.Cli, opts bisectOptions) e
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var res *bisect.Result
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+	err = withTimeout(ctx, opts.registry.Timeout, func(ctx context.Context) (err error) {
 		res, err = b.Bisect(ctx, req)
 		return err
 	})
@@ -227,12 +228,12 @@ func shellQuote(s string) string {
 
 // pinnedIn is the digest file pins tag's repository to: the last known
 // good build.
-func pinnedIn(file string, tag name.Tag) (v1.Hash, error) {
+func pinnedIn(ctx context.Context, file string, tag name.Tag) (v1.Hash, error) {
 	files, err := pin.Collect([]string{file}, nil, nil)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("--good-from-file: %w", err)
 	}
-	refs, _, err := pin.Scan(files, pin.Options{})
+	refs, _, err := pin.Scan(ctx, files, pin.Options{})
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("--good-from-file: %w", err)
 	}

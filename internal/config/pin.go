@@ -231,7 +231,7 @@ func (cfg *Pin) check(f PinFlags) error {
 			return fmt.Errorf("--cooldown: %w", err)
 		}
 	}
-	if cfg.Platform, err = parsePlatform(f.Platform); err != nil {
+	if cfg.Platform, err = ParsePlatform(f.Platform); err != nil {
 		return err
 	}
 	switch f.OnlyIfChanged {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/bisect"
 )
@@ -31,7 +30,7 @@ func verdictText(st bisect.Step) string {
 	case st.Replayed:
 		return string(st.Verdict) + " (replayed)"
 	case st.Note != "":
-		return fmt.Sprintf("%s (%s)", st.Verdict, inert(st.Note))
+		return fmt.Sprintf("%s (%s)", st.Verdict, Escape(st.Note))
 	}
 	return fmt.Sprintf("%s (exit %d, %s)", st.Verdict, st.ExitCode, st.Duration.Round(10*time.Millisecond))
 }
@@ -142,7 +141,7 @@ func bisectDocumentOf(r *bisect.Result) bisectDocument {
 
 func writeBisectTable(w io.Writer, r *bisect.Result, opts BisectOptions) error {
 	var b strings.Builder
-	image := inert(r.Image)
+	image := Escape(r.Image)
 	line := func(label string, bd bisect.Build) {
 		fmt.Fprintf(&b, "%-16s%s  %s  %s@%s\n", label, bd.UpdatedAt.UTC().Format(time.RFC3339), ShortDigest(bd.Digest.String()), image, bd.Digest)
 	}
@@ -174,7 +173,7 @@ func writeBisectTable(w io.Writer, r *bisect.Result, opts BisectOptions) error {
 
 func writeBisectDiff(w io.Writer, r *bisect.Result, opts DiffOptions) error {
 	if r.DiffError != "" {
-		_, err := fmt.Fprintf(w, "\nNo diff of the two builds: %s\n", inert(r.DiffError))
+		_, err := fmt.Fprintf(w, "\nNo diff of the two builds: %s\n", Escape(r.DiffError))
 		return err
 	}
 	if r.Diff == nil {
@@ -191,49 +190,32 @@ func writeBisectMarkdown(w io.Writer, r *bisect.Result) error {
 		return writeBisectTable(w, r, BisectOptions{})
 	}
 	var b strings.Builder
-	image := inertMarkdown(r.Image)
-	fmt.Fprintf(&b, "### Bisection of `%s`\n\n", image)
+	at := func(d fmt.Stringer) string { return MarkdownCode(r.Image + "@" + d.String()) }
+	fmt.Fprintf(&b, "### Bisection of %s\n\n", MarkdownCode(r.Image))
 	if len(r.FirstBad) == 1 {
-		fmt.Fprintf(&b, "**First bad build:** `%s@%s` (%s)  \n", image, r.FirstBad[0].Digest, r.FirstBad[0].UpdatedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "**First bad build:** %s (%s)  \n", at(r.FirstBad[0].Digest), r.FirstBad[0].UpdatedAt.UTC().Format(time.RFC3339))
 	} else {
 		b.WriteString("**First bad build:** skipped builds leave a range, any of which may be it:\n\n")
 		for _, fb := range r.FirstBad {
-			fmt.Fprintf(&b, "- `%s@%s` (%s)\n", image, fb.Digest, fb.UpdatedAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(&b, "- %s (%s)\n", at(fb.Digest), fb.UpdatedAt.UTC().Format(time.RFC3339))
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "**Last good build:** `%s@%s` (%s)\n\n", image, r.LastGood.Digest, r.LastGood.UpdatedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "**Last good build:** %s (%s)\n\n", at(r.LastGood.Digest), r.LastGood.UpdatedAt.UTC().Format(time.RFC3339))
 	b.WriteString("| step | updated | digest | verdict |\n|---|---|---|---|\n")
 	for _, st := range r.Steps {
-		fmt.Fprintf(&b, "| %d | %s | `%s` | %s |\n", st.Number, st.Build.UpdatedAt.UTC().Format(time.RFC3339), ShortDigest(st.Build.Tested.String()), inertMarkdown(verdictText(st)))
+		fmt.Fprintf(&b, "| %d | %s | `%s` | %s |\n", st.Number, st.Build.UpdatedAt.UTC().Format(time.RFC3339), ShortDigest(st.Build.Tested.String()), MarkdownCell(verdictText(st)))
 	}
 	b.WriteString("\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
 	if r.DiffError != "" {
-		_, err := fmt.Fprintf(w, "> No diff of the two builds: %s\n", inertMarkdown(r.DiffError))
+		_, err := fmt.Fprintf(w, "> No diff of the two builds: %s\n", MarkdownCell(r.DiffError))
 		return err
 	}
 	if r.Diff == nil {
 		return nil
 	}
 	return WriteDiff(w, r.Diff, DiffOptions{Format: "markdown"})
-}
-
-// inert makes text from outside (a registry's error, a name) safe for a
-// terminal: control characters, escape sequences included, become U+FFFD.
-func inert(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\t' {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-}
-
-// inertMarkdown is inert, with the characters that end a table cell or a
-// code span escaped or replaced.
-func inertMarkdown(s string) string {
-	return strings.NewReplacer("|", `\|`, "`", "'", "<", "&lt;", ">", "&gt;").Replace(inert(s))
 }

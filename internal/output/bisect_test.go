@@ -32,7 +32,7 @@ func TestWriteBisectRangeAndInertText(t *testing.T) {
 	if err := WriteBisect(&md, r, BisectOptions{Format: "markdown"}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.ContainsAny(md.String(), "\x1b\x07") || !strings.Contains(md.String(), `timed out�[2J\|'x'`) || !strings.Contains(md.String(), `no \| way`) {
+	if strings.ContainsAny(md.String(), "\x1b\x07") || !strings.Contains(md.String(), `timed out\x1b[2J\|`+"`x`") || !strings.Contains(md.String(), `no \| way`) {
 		t.Errorf("markdown:\n%s", md.String())
 	}
 	var js strings.Builder
