@@ -82,6 +82,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
   docker cgpin --check .                # CI: fail when something is unpinned
   docker cgpin --kind compose,kubernetes deploy/
   docker cgpin --diff services/`,
+		ValidArgsFunction: completeFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths, opts.changed = args, cmd.Flags().Changed
 			return runPin(cmd.Context(), dockerCLI, opts)
@@ -118,6 +119,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	addRegistryFlags(flags, &opts.registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(kindNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("exclude", completeFiles)
 	return cmd
 }
 
