@@ -108,7 +108,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.StringArrayVar(&opts.fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.cooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
 	addVerifyFlags(flags, &opts.verify)
-	flags.BoolVar(&opts.skipUnknown, "skip-unknown", false, "Pass over named YAML and JSON files that are no kind cgpin knows, instead of failing (for hooks)")
+	flags.BoolVar(&opts.skipUnknown, "skip-unknown", false, "Pass over named files that are no kind cgpin knows, or too big to read, instead of failing (for hooks)")
 	flags.BoolVar(&opts.showConfig, "show-config", false, "Print the effective policy (flags, "+policy.FileName+", defaults) and where each value came from")
 	flags.BoolVar(&opts.outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
 	flags.StringVar(&opts.staleAfter, "stale-after", "30d", "With --outdated, call a tag stale after this long without a build")
