@@ -57,6 +57,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
   docker cgpin --check .                # CI: fail when something is unpinned
   docker cgpin --kind compose,kubernetes deploy/
   docker cgpin --diff services/`,
+		ValidArgsFunction: completeFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths, opts.changed = args, cmd.Flags().Changed
 			cfg, err := opts.config(dockerCLI)
@@ -86,7 +87,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.StringArrayVar(&opts.Fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.CooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
 	addVerifyFlags(flags, &opts.Verify)
-	flags.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "Pass over named YAML and JSON files that are no kind cgpin knows, instead of failing (for hooks)")
+	flags.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "Pass over named files that are no kind cgpin knows, or too big to read, instead of failing (for hooks)")
 	flags.BoolVar(&opts.ShowConfig, "show-config", false, "Print the effective policy (flags, "+policy.FileName+", defaults) and where each value came from")
 	flags.BoolVar(&opts.Outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
 	flags.StringVar(&opts.StaleAfter, "stale-after", "30d", "With --outdated, call a tag stale after this long without a build")
@@ -97,6 +98,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	addRegistryFlags(flags, &opts.Registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(kindNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("exclude", completeFiles)
 	return cmd
 }
 

@@ -19,6 +19,8 @@ type Source struct {
 	Kind ref.FileKind
 	// Sniff says the kind is a guess to confirm from the content: a YAML or
 	// JSON file is Kubernetes only if a document has apiVersion and kind.
+	// With no Kind (a file named, of no telling name) the content decides
+	// between Kubernetes and a Dockerfile.
 	Sniff bool
 	// Explicit says the user named the file: a file that turns out to be
 	// of no known kind is then an error, not silently passed over.
@@ -116,7 +118,8 @@ func fileExists(p string) bool {
 // glob (matched against the path relative to the walked directory and
 // against the base name). kinds, when not empty, keeps only those kinds.
 // A named file of no telling name is read as the one kind of kinds, or
-// else as a Dockerfile, or, for YAML and JSON, as Kubernetes.
+// else as its content says: Kubernetes, or (but YAML and JSON) a
+// Dockerfile.
 func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 	if len(paths) == 0 {
 		paths = []string{"Dockerfile"}
@@ -137,11 +140,13 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 		}
 		return false
 	}
-	wanted := func(k ref.FileKind) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
+	wanted := func(s Source) bool {
+		return len(kinds) == 0 || slices.Contains(kinds, s.Kind) || s.Kind == "" && s.Sniff
+	}
 	var out []Source
 	seen := map[string]bool{}
 	add := func(s Source) {
-		if !seen[s.Path] && wanted(s.Kind) {
+		if !seen[s.Path] && wanted(s) {
 			seen[s.Path] = true
 			out = append(out, s)
 		}
@@ -194,7 +199,8 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 
 // named is a file the user named: its kind by name, else the one kind
 // asked for, else (YAML and JSON) Kubernetes if its content says so, else
-// a Dockerfile, as before cgpin read other kinds.
+// Kubernetes or a Dockerfile as its content says (of those asked for);
+// Build fails on a file that is neither.
 func named(path string, kinds []ref.FileKind) Source {
 	abs, _ := filepath.Abs(path)
 	if s, ok := kindOf(path, filepath.ToSlash(abs), true); ok && !s.Sniff {
@@ -206,7 +212,16 @@ func named(path string, kinds []ref.FileKind) Source {
 	if s, ok := kindOf(path, filepath.ToSlash(abs), true); ok {
 		return s
 	}
-	return Source{Path: path, Kind: ref.Dockerfile, Explicit: true}
+	k8s := len(kinds) == 0 || slices.Contains(kinds, ref.Kubernetes)
+	switch df := len(kinds) == 0 || slices.Contains(kinds, ref.Dockerfile); {
+	case k8s && df:
+		return Source{Path: path, Sniff: true, Explicit: true}
+	case k8s:
+		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: true}
+	case df:
+		return Source{Path: path, Kind: ref.Dockerfile, Explicit: true}
+	}
+	return Source{Path: path, Explicit: true} // of no kind asked for: passed over
 }
 
 // ParseKinds reads --kind values ("compose,kubernetes"; "all").

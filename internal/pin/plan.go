@@ -395,10 +395,10 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 		seenTargets[fp.Target] = true
 		fp.Kind = src.Kind
 		if src.Sniff {
-			k, ok := yamlref.Sniff(src.Path, fp.Old)
+			k, ok := sniff(src, fp.Old)
 			switch {
 			case !ok && src.Explicit && !opts.SkipUnknown:
-				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind", kindList())})
+				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind, or pass over such files with --skip-unknown", kindList())})
 				continue
 			case !ok:
 				continue // a YAML file that names no images
@@ -442,6 +442,20 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 		}
 	}
 	return todo, errs
+}
+
+// sniff tells a file's kind from its content: Kubernetes when a YAML or
+// JSON document has apiVersion and kind; for a file of no telling name
+// (no Kind), else a Dockerfile when it reads as one (within the size
+// cgpin reads of a Dockerfile).
+func sniff(src Source, data []byte) (ref.FileKind, bool) {
+	if k, ok := yamlref.Sniff(src.Path, data); ok {
+		return k, true
+	}
+	if src.Kind == "" && int64(len(data)) <= maxDockerfileSize && dockerfile.Is(data) {
+		return ref.Dockerfile, true
+	}
+	return "", false
 }
 
 // Reference is a reference found in a file, for reports.
