@@ -12,10 +12,10 @@ import (
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
 	"github.com/docker-cghistory/docker-cghistory/internal/policy"
-	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
@@ -327,8 +327,8 @@ func plural(n int, one, many string) string {
 
 // kindNames are the --kind values.
 func kindNames() []string {
-	out := make([]string, len(ref.FileKinds))
-	for i, k := range ref.FileKinds {
+	out := make([]string, len(kinds.Table))
+	for i, k := range kinds.Names() {
 		out[i] = string(k)
 	}
 	return out

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
-	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
 
 // Source is a file to pin and what kind it is.
@@ -24,57 +24,33 @@ type Source struct {
 	Explicit bool
 }
 
-// IsDockerfileName reports whether a file name looks like a Dockerfile:
-// Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile(.*),
-// with their case as written ("dockerfile.go" is Go), and not the usual
-// companions of a Dockerfile (Dockerfile.md, Dockerfile.dockerignore, …).
-func IsDockerfileName(base string) bool {
-	switch {
-	case base == "Dockerfile" || base == "Containerfile":
-		return true
-	case strings.HasSuffix(base, ".Dockerfile") || strings.HasSuffix(base, ".dockerfile"):
-		return true
-	case strings.HasPrefix(base, "Dockerfile.") || strings.HasPrefix(base, "Containerfile."):
-		ext := strings.ToLower(filepath.Ext(base))
-		return !slices.Contains(notDockerfiles, ext)
-	}
-	return false
-}
-
-// notDockerfiles are extensions of files named like Dockerfile.* that are not.
-var notDockerfiles = []string{".md", ".txt", ".dockerignore", ".go", ".json", ".yaml", ".yml", ".orig", ".rej", ".bak", ".swp", ".sh", ".lock"}
-
 // hiddenKept are the hidden directories where images are named.
 var hiddenKept = []string{".github", ".circleci", ".devcontainer", ".gitlab"}
 
 // skipDir names directories never walked: VCS data, other hidden
 // directories and vendored code.
 func skipDir(name string) bool {
-	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) ||
+	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) && !slices.Contains(kinds.HiddenDirs(), name) ||
 		name == "vendor" || name == "node_modules" || name == "third_party"
 }
 
-// kindOf says what kind of file rel (slash-separated) is by its path: a
-// Dockerfile, a kind yamlref knows by name, or a YAML or JSON file that may
-// be Kubernetes. Helm values count only beside a Chart.yaml (or when named).
+// kindOf says what kind of file rel (slash-separated) is by its path, as
+// the kinds table says: Helm values count only beside a Chart.yaml (or
+// when named), and a kind known by content (Kubernetes) is a guess to
+// confirm when the file is read.
 func kindOf(path, rel string, explicit bool) (Source, bool) {
-	base := filepath.Base(rel)
-	if IsDockerfileName(base) {
-		return Source{Path: path, Kind: ref.Dockerfile, Explicit: explicit}, true
+	var beside func(string) bool
+	if !explicit {
+		beside = func(name string) bool { return fileExists(filepath.Join(filepath.Dir(path), name)) }
 	}
-	if k, ok := yamlref.KindOf(rel); ok {
-		if k != ref.Helm || explicit || fileExists(filepath.Join(filepath.Dir(path), "Chart.yaml")) {
-			return Source{Path: path, Kind: k, Explicit: explicit}, true
-		}
+	k, ok := kinds.Of(rel, beside)
+	if !ok {
+		return Source{}, false
 	}
-	switch strings.ToLower(filepath.Ext(base)) {
-	case ".yaml", ".yml", ".json":
-		if inChartTemplates(path) {
-			return Source{}, false // Helm renders these: never edited
-		}
-		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: explicit}, true
+	if k.Name() == ref.Kubernetes && inChartTemplates(path) {
+		return Source{}, false // Helm renders these: never edited
 	}
-	return Source{}, false
+	return Source{Path: path, Kind: k.Name(), Sniff: k.Sniff != nil, Explicit: explicit}, true
 }
 
 // inChartTemplates reports a file under a Helm chart's templates/.
@@ -191,7 +167,7 @@ func ParseKinds(values []string) ([]ref.FileKind, error) {
 			switch {
 			case k == "" || k == "all":
 				continue
-			case slices.Contains(ref.FileKinds, ref.FileKind(k)):
+			case slices.Contains(kinds.Names(), ref.FileKind(k)):
 				out = append(out, ref.FileKind(k))
 			default:
 				return nil, fmt.Errorf("--kind %q: want one of %s", k, kindList())
@@ -202,8 +178,8 @@ func ParseKinds(values []string) ([]ref.FileKind, error) {
 }
 
 func kindList() string {
-	names := make([]string, len(ref.FileKinds))
-	for i, k := range ref.FileKinds {
+	names := make([]string, len(kinds.Table))
+	for i, k := range kinds.Names() {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")

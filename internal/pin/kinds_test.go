@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -54,14 +55,14 @@ func TestEveryKind(t *testing.T) {
 	files := mixedRepo(t, dir, s.Host)
 	sources, err := Collect([]string{dir}, nil, nil)
 	assert.NilError(t, err)
-	kinds := map[ref.FileKind]int{}
+	collected := map[ref.FileKind]int{}
 	for _, src := range sources {
-		kinds[src.Kind]++
+		collected[src.Kind]++
 	}
 	// Every kind is found by path; notes.yaml and the chart's template are
 	// candidates for Kubernetes only (and are not).
-	for _, k := range ref.FileKinds {
-		assert.Assert(t, kinds[k] > 0, "no %s file collected: %+v", k, sources)
+	for _, k := range kinds.Names() {
+		assert.Assert(t, collected[k] > 0, "no %s file collected: %+v", k, sources)
 	}
 
 	// Pin: every reference gets the tag's current digest.

@@ -17,9 +17,8 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
-	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
-	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -307,7 +306,7 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 		seenTargets[fp.Target] = true
 		fp.Kind = src.Kind
 		if src.Sniff {
-			k, ok := yamlref.Sniff(src.Path, fp.Old)
+			ok := kinds.Sniff(src.Kind, src.Path, fp.Old)
 			switch {
 			case !ok && src.Explicit && !opts.SkipUnknown:
 				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind", kindList())})
@@ -315,7 +314,6 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 			case !ok:
 				continue // a YAML file that names no images
 			}
-			fp.Kind = k
 		}
 		found, skipped, err := find(fp)
 		var bad *ref.BadReference
@@ -381,10 +379,7 @@ func Scan(files []Source, opts Options) ([]Reference, []Note, error) {
 
 // find runs the finder of fp's kind.
 func find(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
-	if fp.Kind == ref.Dockerfile {
-		return dockerfile.Refs(fp.Old)
-	}
-	return yamlref.Find(fp.Kind, fp.Path, fp.Old)
+	return kinds.Find(context.Background(), fp.Kind, fp.Path, fp.Old)
 }
 
 func kindName(k ref.FileKind) string {

@@ -1,0 +1,64 @@
+package kinds
+
+import (
+	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
+)
+
+// Table lists every kind, in the order users read them (the README's
+// table). A file's path is tried against each row in this order.
+var Table = []*Kind{
+	{
+		Finder: dockerfile.Finder,
+		Globs:  []string{"Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile"},
+		Match:  dockerfile.IsName,
+		Pinned: "`FROM`, `COPY --from`, `RUN --mount from=`, global `ARG` defaults used by `FROM`, and the `# syntax=` frontend image",
+	},
+	{
+		Finder:    yamlref.Compose,
+		Globs:     []string{"compose.yml", "compose.yaml", "compose.*.yml", "compose.*.yaml", "docker-compose*.yml", "docker-compose*.yaml"},
+		Pinned:    "`services.*.image`",
+		LeftAlone: "a service with `build:` names the image it builds: left alone, and said so",
+	},
+	{
+		Finder: yamlref.Kubernetes,
+		Globs:  []string{"*.yaml", "*.yml", "*.json"},
+		Sniff:  func(p string, src []byte) bool { _, ok := yamlref.Sniff(p, src); return ok },
+		Pinned: "any YAML or JSON document with `apiVersion` and `kind` (multi-document, `List`): the `image` of every container at any depth: `containers`, `initContainers`, `ephemeralContainers` in any pod template (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod, …), Tekton `steps`/`sidecars`/`stepTemplate`, Argo `container`/`script`, Knative services",
+	},
+	{
+		Finder:    yamlref.Kustomize,
+		Globs:     []string{"kustomization.yaml", "kustomization.yml"},
+		Pinned:    "`images:` entries: pinned by writing `digest:` (the image is `newName` or `name`, at `newTag`)",
+		LeftAlone: "entries without `newTag`",
+	},
+	{
+		Finder:    yamlref.Helm,
+		Globs:     []string{"values*.yaml", "values*.yml"},
+		Except:    []string{"templates/*"},
+		Beside:    "Chart.yaml",
+		Pinned:    "`image: repo:tag`, and `image:` (or `*Image:`) mappings of `registry`/`repository`/`tag` (or ingress-nginx's `registry`/`image`/`tag`): an existing `digest:` key is filled, else the tag becomes `\"1.2@sha256:…\"`",
+		LeftAlone: "images without a tag; ingress-nginx's `digestChroot:` and specs with `chroot: true`; chart templates are never read",
+	},
+	{
+		Finder: yamlref.GitHubActions,
+		Globs:  []string{".github/workflows/*.yml", ".github/workflows/*.yaml", "action.yml", "action.yaml"},
+		Pinned: "`jobs.*.container` and `jobs.*.services.*` (a string or `.image`, with or without `docker://`), `steps[*].uses: docker://…`, `runs.image: docker://…`; a `docker://` prefix is kept",
+	},
+	{
+		Finder: yamlref.GitLabCI,
+		Globs:  []string{".gitlab-ci.yml", "*.gitlab-ci.yml", "*.gitlab-ci.yaml"},
+		Pinned: "`image` and `services` (a string or `name:`), at the top, under `default:` and in every job",
+	},
+	{
+		Finder:    yamlref.CircleCI,
+		Globs:     []string{".circleci/*.yml", ".circleci/*.yaml"},
+		Pinned:    "`docker: [{image: …}]`, with or without `docker://`",
+		LeftAlone: "machine images (VMs)",
+	},
+	{
+		Finder: yamlref.DevContainer,
+		Globs:  []string{".devcontainer.json", ".devcontainer/devcontainer.json", ".devcontainer/*/devcontainer.json"},
+		Pinned: "`image` (JSON with comments and trailing commas)",
+	},
+}
