@@ -16,6 +16,10 @@ func TestOf(t *testing.T) {
 		"Dockerfile": ref.Dockerfile, "a/build.Dockerfile": ref.Dockerfile, "Dockerfile.md": "", "dockerfile.go": "",
 		"chart/templates/values.yaml": ref.Kubernetes, "deploy.yaml": ref.Kubernetes, "workflows/ci.yml": ref.Kubernetes,
 		"devcontainer.json": ref.Kubernetes, "README.md": "",
+		"bitbucket-pipelines.yml": "bitbucket", "azure-pipelines.yml": "azure-pipelines", "azure-pipelines-ci.yaml": "azure-pipelines",
+		".azure-pipelines/templates/build.yml": "azure-pipelines", ".drone.yml": "drone", ".woodpecker.yml": "woodpecker",
+		".woodpecker/test.yaml": "woodpecker", ".buildkite/pipeline.deploy.yml": "buildkite", "cloudbuild.yaml": "cloudbuild",
+		"ci/cloudbuild-release.json": "cloudbuild", ".ko.yaml": "ko", ".buildkite/hooks.yml": ref.Kubernetes,
 	} {
 		k, ok := Of(p, nil)
 		var got ref.FileKind

@@ -61,4 +61,43 @@ var Table = []*Kind{
 		Globs:  []string{".devcontainer.json", ".devcontainer/devcontainer.json", ".devcontainer/*/devcontainer.json"},
 		Pinned: "`image` (JSON with comments and trailing commas)",
 	},
+	{
+		Finder: yamlref.Bitbucket,
+		Globs:  []string{"bitbucket-pipelines.yml", "bitbucket-pipelines.yaml"},
+		Pinned: "the global `image:`, each step's `image:` and `definitions.services.*.image` (a string or `name:`)",
+	},
+	{
+		Finder:    yamlref.AzurePipelines,
+		Globs:     []string{"azure-pipelines*.yml", "azure-pipelines*.yaml", ".azure-pipelines/**/*.yml", ".azure-pipelines/**/*.yaml"},
+		Pinned:    "`resources.containers[].image` and each job's `container:` (a string or `image:`)",
+		LeftAlone: "a `container:`, `target:` or `services:` naming a resource's alias: pinned where the resource is",
+	},
+	{
+		Finder: yamlref.Drone,
+		Globs:  []string{".drone.yml", ".drone.yaml"},
+		Pinned: "each step's and service's `image:`, in every document",
+	},
+	{
+		Finder: yamlref.Woodpecker,
+		Globs:  []string{".woodpecker.yml", ".woodpecker.yaml", ".woodpecker/*.yml", ".woodpecker/*.yaml"},
+		Pinned: "each step's, service's and clone plugin's `image:` (steps as a list or a map)",
+	},
+	{
+		Finder:    yamlref.Buildkite,
+		Globs:     []string{".buildkite/pipeline*.yml", ".buildkite/pipeline*.yaml"},
+		Pinned:    "the `image:` of the docker and docker-compose plugins, in every step and group",
+		LeftAlone: "other plugins' settings",
+	},
+	{
+		Finder:    yamlref.CloudBuild,
+		Globs:     []string{"cloudbuild*.yaml", "cloudbuild*.yml", "cloudbuild*.json"},
+		Pinned:    "each step's `name:` (its builder image)",
+		LeftAlone: "`images:` (what the build pushes)",
+	},
+	{
+		Finder:    yamlref.Ko,
+		Globs:     []string{".ko.yaml", ".ko.yml"},
+		Pinned:    "`defaultBaseImage` and the values of `baseImageOverrides`",
+		LeftAlone: "`ko://` build paths",
+	},
 }

@@ -32,6 +32,13 @@ func mixedRepo(t testing.TB, dir, host string) map[string]string {
 		".circleci/config.yml":            "jobs:\n  b:\n    docker:\n      - image: " + goImg + "\n",
 		".devcontainer/devcontainer.json": "{\n\t// Go\n\t\"image\": \"" + goImg + "\",\n}\n",
 		"notes.yaml":                      "image: " + goImg + "\n", // names no kind: never edited
+		"bitbucket-pipelines.yml":         "image: " + goImg + "\npipelines:\n  default:\n    - step:\n        script: [make]\n",
+		"azure-pipelines.yml":             "jobs:\n- job: a\n  container: '" + goImg + "'\n",
+		".drone.yml":                      "kind: pipeline\nsteps:\n- name: a\n  image: " + goImg + "\n---\nkind: secret\n",
+		".woodpecker/ci.yml":              "steps:\n  a:\n    image: " + nginx + "\n",
+		".buildkite/pipeline.yml":         "steps:\n- plugins:\n  - docker#v5.12.0:\n      image: " + goImg + "\n",
+		"cloudbuild.yaml":                 "steps:\n- name: " + goImg + "\n",
+		".ko.yaml":                        "defaultBaseImage: " + nginx + "\n",
 	}
 	for name, content := range files {
 		write(t, dir, name, content)
@@ -69,7 +76,7 @@ func TestEveryKind(t *testing.T) {
 	p, err := Build(context.Background(), sources, resolver(t), Options{})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 13, "%+v", p.Changes())
+	assert.Equal(t, len(p.Changes()), 20, "%+v", p.Changes())
 	assert.Equal(t, p.Resolved, 3)
 	pinned := func(content string, ds []v1.Hash) string {
 		content = strings.ReplaceAll(content, s.Host+"/chainguard/go:latest", s.Host+"/chainguard/go:latest@"+ds[0].String())
@@ -107,7 +114,7 @@ func TestEveryKind(t *testing.T) {
 	p, err = Build(context.Background(), sources, r, Options{Update: true})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 13)
+	assert.Equal(t, len(p.Changes()), 20)
 	for name := range files {
 		w := strings.NewReplacer(cur[0].String(), old[0].String(), cur[1].String(), old[1].String(), cur[2].String(), old[2].String()).Replace(want[name])
 		assert.Equal(t, read(t, filepath.Join(dir, name)), w, name)
