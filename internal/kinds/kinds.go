@@ -28,9 +28,10 @@ type Kind struct {
 	Match func(base string) bool
 	// Except are globs of paths never of this kind (a chart's templates).
 	Except []string
-	// Beside is a file that must be in the same directory for a file
-	// found in a walk to be of this kind (Helm values: Chart.yaml).
-	Beside string
+	// Beside, when set, names files one of which must be in the same
+	// directory for a file found in a walk to be of this kind (Helm
+	// values: Chart.yaml; .env: a Compose file).
+	Beside []string
 	// Sniff, when set, says from a file's content whether it is of this
 	// kind: files matched by name but not by content are passed over.
 	Sniff func(path string, src []byte) bool
@@ -126,7 +127,7 @@ func Of(rel string, beside func(name string) bool) (*Kind, bool) {
 			if (k.Sniff != nil) != sniffed || !k.matches(rel) {
 				continue
 			}
-			if k.Beside != "" && beside != nil && !beside(k.Beside) {
+			if len(k.Beside) > 0 && beside != nil && !slices.ContainsFunc(k.Beside, beside) {
 				continue
 			}
 			return k, true

@@ -13,7 +13,7 @@ func TestOf(t *testing.T) {
 		".github/workflows/ci.yml": ref.GitHubActions, "x/action.yaml": ref.GitHubActions, ".gitlab-ci.yml": ref.GitLabCI,
 		"ci/build.gitlab-ci.yml": ref.GitLabCI, ".circleci/config.yml": ref.CircleCI, ".devcontainer.json": ref.DevContainer,
 		".devcontainer/devcontainer.json": ref.DevContainer, ".devcontainer/go/devcontainer.json": ref.DevContainer,
-		"Dockerfile": ref.Dockerfile, "a/build.Dockerfile": ref.Dockerfile, "Dockerfile.md": "", "dockerfile.go": "",
+		"Dockerfile": ref.Dockerfile, "a/build.Dockerfile": ref.Dockerfile, "Dockerfile.md": "", "dockerfile.go": "annotated", "Makefile": "annotated", "app.container": "quadlet", ".env": "env",
 		"chart/templates/values.yaml": ref.Kubernetes, "deploy.yaml": ref.Kubernetes, "workflows/ci.yml": ref.Kubernetes,
 		"devcontainer.json": ref.Kubernetes, "README.md": "",
 		"bitbucket-pipelines.yml": "bitbucket", "azure-pipelines.yml": "azure-pipelines", "azure-pipelines-ci.yaml": "azure-pipelines",
@@ -63,5 +63,16 @@ func TestTable(t *testing.T) {
 			t.Errorf("row %q: a name, globs and what is pinned, once each", k.Name())
 		}
 		seen[k.Name()] = true
+	}
+}
+
+// A .env file is of kind env only beside a Compose file; else it may hold
+// markers.
+func TestEnvBesideCompose(t *testing.T) {
+	if k, _ := Of("x/.env", func(n string) bool { return n == "docker-compose.yml" }); k.Name() != "env" {
+		t.Errorf(".env beside docker-compose.yml is %s", k.Name())
+	}
+	if k, _ := Of("x/.env", func(string) bool { return false }); k.Name() != "annotated" {
+		t.Errorf(".env alone is %s", k.Name())
 	}
 }

@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/lineref"
 	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
 
@@ -36,7 +37,7 @@ var Table = []*Kind{
 		Finder:    yamlref.Helm,
 		Globs:     []string{"values*.yaml", "values*.yml"},
 		Except:    []string{"templates/*"},
-		Beside:    "Chart.yaml",
+		Beside:    []string{"Chart.yaml"},
 		Pinned:    "`image: repo:tag`, and `image:` (or `*Image:`) mappings of `registry`/`repository`/`tag` (or ingress-nginx's `registry`/`image`/`tag`): an existing `digest:` key is filled, else the tag becomes `\"1.2@sha256:…\"`",
 		LeftAlone: "images without a tag; ingress-nginx's `digestChroot:` and specs with `chroot: true`; chart templates are never read",
 	},
@@ -100,4 +101,31 @@ var Table = []*Kind{
 		Pinned:    "`defaultBaseImage` and the values of `baseImageOverrides`",
 		LeftAlone: "`ko://` build paths",
 	},
+	{
+		Finder:    lineref.Quadlet,
+		Globs:     []string{"*.container", "*.image", "*.volume", "*.build"},
+		Pinned:    "`Image=` lines of Podman Quadlet units",
+		LeftAlone: "an `Image=` naming another unit (`app.image`, `app.build`: pinned there), systemd specifiers (`%i`)",
+	},
+	{
+		Finder:    lineref.Env,
+		Globs:     []string{".env"},
+		Beside:    lineref.ComposeFiles,
+		Pinned:    "`KEY=REF` lines (`export`, quotes allowed) whose `KEY` is a Compose service's whole `image: ${KEY}`: pinned here, where the value lives; the change names the services",
+		LeftAlone: "every other line",
+	},
+	{
+		Finder:    lineref.Annotated,
+		Globs:     annotatedGlobs,
+		Sniff:     func(_ string, src []byte) bool { return lineref.HasMarker(src) },
+		Pinned:    "in any text file, the one reference on a line marked by the comment `cgpin: image` (`#`, `//`, `--` or `;`) at its end or alone on the line above",
+		LeftAlone: "everything unmarked; a marked line with no reference, or more than one, is a warning naming the line",
+	},
+}
+
+// annotatedGlobs are the text files read for "cgpin: image" markers.
+var annotatedGlobs = []string{
+	"Makefile", "GNUmakefile", "makefile", "*.mk", "*.sh", "*.bash", "*.zsh", "Jenkinsfile", "*.jenkinsfile", "*.groovy",
+	"Earthfile", "Justfile", "justfile", "Taskfile", "*.go", "*.ts", "*.js", "*.mjs", "*.py", "*.rb", "*.java", "*.kt",
+	"*.rs", "*.toml", "*.ini", "*.cfg", "*.conf", "*.env", ".env", "*.env.*", ".env.*", "*.sql", "*.lua", "*.txt",
 }

@@ -39,6 +39,11 @@ func mixedRepo(t testing.TB, dir, host string) map[string]string {
 		".buildkite/pipeline.yml":         "steps:\n- plugins:\n  - docker#v5.12.0:\n      image: " + goImg + "\n",
 		"cloudbuild.yaml":                 "steps:\n- name: " + goImg + "\n",
 		".ko.yaml":                        "defaultBaseImage: " + nginx + "\n",
+		"web.container":                   "[Container]\nImage=" + nginx + "\n",
+		"Makefile":                        "GO := " + goImg + " # cgpin: image\nall:\n\tdocker run $(GO)\n",
+		"main.go":                         "package main // names no image\n",
+		"env/compose.yaml":                "services:\n  web:\n    image: ${WEB}\n",
+		"env/.env":                        "WEB=" + nginx + "\nPORT=8080\n",
 	}
 	for name, content := range files {
 		write(t, dir, name, content)
@@ -76,7 +81,7 @@ func TestEveryKind(t *testing.T) {
 	p, err := Build(context.Background(), sources, resolver(t), Options{})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 20, "%+v", p.Changes())
+	assert.Equal(t, len(p.Changes()), 23, "%+v", p.Changes())
 	assert.Equal(t, p.Resolved, 3)
 	pinned := func(content string, ds []v1.Hash) string {
 		content = strings.ReplaceAll(content, s.Host+"/chainguard/go:latest", s.Host+"/chainguard/go:latest@"+ds[0].String())
@@ -87,7 +92,7 @@ func TestEveryKind(t *testing.T) {
 	for name, content := range files {
 		want[name] = content
 		switch name {
-		case "notes.yaml", "chart/templates/deployment.yaml", "chart/Chart.yaml":
+		case "notes.yaml", "chart/templates/deployment.yaml", "chart/Chart.yaml", "main.go", "env/compose.yaml":
 		case "deploy/kustomization.yaml":
 			want[name] = content + "  digest: " + cur[1].String() + "\n"
 		case "chart/values.yaml":
@@ -100,7 +105,7 @@ func TestEveryKind(t *testing.T) {
 		assert.Equal(t, read(t, filepath.Join(dir, name)), want[name], name)
 	}
 	for _, n := range p.Notes {
-		assert.Assert(t, strings.Contains(n.Reason, "builds this image") || n.Ref == "build", "note %+v", n)
+		assert.Assert(t, strings.Contains(n.Reason, "builds this image") || n.Ref == "build" || n.Ref == "${WEB}", "note %+v", n)
 	}
 
 	// Idempotent; --check then passes.
@@ -114,7 +119,7 @@ func TestEveryKind(t *testing.T) {
 	p, err = Build(context.Background(), sources, r, Options{Update: true})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 20)
+	assert.Equal(t, len(p.Changes()), 23)
 	for name := range files {
 		w := strings.NewReplacer(cur[0].String(), old[0].String(), cur[1].String(), old[1].String(), cur[2].String(), old[2].String()).Replace(want[name])
 		assert.Equal(t, read(t, filepath.Join(dir, name)), w, name)
