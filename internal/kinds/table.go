@@ -102,6 +102,12 @@ var Table = []*Kind{
 		LeftAlone: "`ko://` build paths",
 	},
 	{
+		Finder:    yamlref.Ansible,
+		Globs:     []string{"tasks/*.yml", "tasks/*.yaml", "handlers/*.yml", "handlers/*.yaml", "playbook*.yml", "playbook*.yaml", "playbooks/*.yml", "playbooks/*.yaml", "site.yml", "site.yaml"},
+		Pinned:    "`image:` of `docker_container` and `podman_container` tasks, `name:` of `docker_image`, and the containers of `k8s` tasks' `definition:` (short or collection names, in blocks and handlers)",
+		LeftAlone: "`docker_image` tasks that build, or give `tag:` apart; Jinja templates",
+	},
+	{
 		Finder:    lineref.Quadlet,
 		Globs:     []string{"*.container", "*.image", "*.volume", "*.build"},
 		Pinned:    "`Image=` lines of Podman Quadlet units",

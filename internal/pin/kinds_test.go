@@ -43,6 +43,7 @@ func mixedRepo(t testing.TB, dir, host string) map[string]string {
 		"Makefile":                        "GO := " + goImg + " # cgpin: image\nall:\n\tdocker run $(GO)\n",
 		"main.go":                         "package main // names no image\n",
 		"env/compose.yaml":                "services:\n  web:\n    image: ${WEB}\n",
+		"roles/web/tasks/main.yml":        "- community.docker.docker_container:\n    name: web\n    image: " + nginx + "\n",
 		"env/.env":                        "WEB=" + nginx + "\nPORT=8080\n",
 	}
 	for name, content := range files {
@@ -81,7 +82,7 @@ func TestEveryKind(t *testing.T) {
 	p, err := Build(context.Background(), sources, resolver(t), Options{})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 23, "%+v", p.Changes())
+	assert.Equal(t, len(p.Changes()), 24, "%+v", p.Changes())
 	assert.Equal(t, p.Resolved, 3)
 	pinned := func(content string, ds []v1.Hash) string {
 		content = strings.ReplaceAll(content, s.Host+"/chainguard/go:latest", s.Host+"/chainguard/go:latest@"+ds[0].String())
@@ -119,7 +120,7 @@ func TestEveryKind(t *testing.T) {
 	p, err = Build(context.Background(), sources, r, Options{Update: true})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 23)
+	assert.Equal(t, len(p.Changes()), 24)
 	for name := range files {
 		w := strings.NewReplacer(cur[0].String(), old[0].String(), cur[1].String(), old[1].String(), cur[2].String(), old[2].String()).Replace(want[name])
 		assert.Equal(t, read(t, filepath.Join(dir, name)), w, name)

@@ -78,3 +78,31 @@ func TestCIKinds(t *testing.T) {
 		})
 	}
 }
+
+func TestAnsible(t *testing.T) {
+	D := "@" + fixed.String()
+	in := "- hosts: all\n  tasks:\n  - name: run web\n    community.docker.docker_container:\n      name: web\n      image: \"cgr.dev/chainguard/nginx:latest\"\n  - block:\n    - containers.podman.podman_container:\n        name: db\n        image: postgres:16 # db\n    - docker_image:\n        name: alpine:3\n        source: pull\n    - docker_image:\n        name: acme/app:dev\n        source: build\n        build: {path: .}\n    - community.docker.docker_image:\n        name: redis\n        tag: '7'\n  - name: deploy\n    kubernetes.core.k8s:\n      state: present\n      definition:\n        apiVersion: apps/v1\n        kind: Deployment\n        spec:\n          template:\n            spec:\n              containers:\n              - name: a\n                image: '{{ app_image }}'\n              - name: b\n                image: busybox:1.36\n  - name: not an image\n    ansible.builtin.debug:\n      msg: \"image: x:1\"\n"
+	found, skipped, err := Find("ansible", "site.yml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, f := range found {
+		texts = append(texts, f.Text)
+	}
+	if got := strings.Join(texts, "|"); got != "cgr.dev/chainguard/nginx:latest|postgres:16|alpine:3|busybox:1.36" {
+		t.Errorf("found %s", got)
+	}
+	texts = nil
+	for _, s := range skipped {
+		texts = append(texts, s.Text)
+	}
+	if got := strings.Join(texts, "|"); got != "acme/app:dev|redis|{{ app_image }}" {
+		t.Errorf("skipped %s", got)
+	}
+	out, _ := pinAll(t, []byte(in), found)
+	if !strings.Contains(string(out), "image: postgres:16"+D+" # db\n") || !strings.Contains(string(out), "name: alpine:3"+D+"\n") {
+		t.Errorf("got\n%s", out)
+	}
+	checkPins(t, "ansible", "site.yml", []byte(in), found)
+}
