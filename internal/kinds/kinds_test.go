@@ -19,7 +19,7 @@ func TestOf(t *testing.T) {
 		"bitbucket-pipelines.yml": "bitbucket", "azure-pipelines.yml": "azure-pipelines", "azure-pipelines-ci.yaml": "azure-pipelines",
 		".azure-pipelines/templates/build.yml": "azure-pipelines", ".drone.yml": "drone", ".woodpecker.yml": "woodpecker",
 		".woodpecker/test.yaml": "woodpecker", ".buildkite/pipeline.deploy.yml": "buildkite", "cloudbuild.yaml": "cloudbuild",
-		"ci/cloudbuild-release.json": "cloudbuild", ".ko.yaml": "ko", ".buildkite/hooks.yml": ref.Kubernetes,
+		"ci/cloudbuild-release.json": "cloudbuild", ".ko.yaml": "ko", "docker-bake.hcl": "docker-bake", "infra/main.tf": "terraform", "jobs/web.nomad.hcl": "nomad", "roles/x/tasks/main.yml": "ansible", ".buildkite/hooks.yml": ref.Kubernetes,
 	} {
 		k, ok := Of(p, nil)
 		var got ref.FileKind

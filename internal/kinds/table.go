@@ -2,6 +2,7 @@ package kinds
 
 import (
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/hclref"
 	"github.com/docker-cghistory/docker-cghistory/internal/lineref"
 	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
@@ -100,6 +101,24 @@ var Table = []*Kind{
 		Globs:     []string{".ko.yaml", ".ko.yml"},
 		Pinned:    "`defaultBaseImage` and the values of `baseImageOverrides`",
 		LeftAlone: "`ko://` build paths",
+	},
+	{
+		Finder:    hclref.Bake,
+		Globs:     []string{"docker-bake.hcl", "docker-bake.override.hcl"},
+		Pinned:    "string defaults of `variable` blocks that are image references, and `contexts` values `docker-image://REF`",
+		LeftAlone: "`tags` (what the build pushes), other defaults (versions, platforms, `host:port`), interpolations",
+	},
+	{
+		Finder:    hclref.Terraform,
+		Globs:     []string{"*.tf"},
+		Pinned:    "`image` of `docker_container`, `name` of `docker_image`, `image` in `kubernetes_*` `container`/`init_container` blocks and in `kubernetes_manifest`, `image` in `aws_ecs_task_definition`'s `container_definitions = jsonencode(…)`",
+		LeftAlone: "expressions and interpolations (`docker_image.x.image_id`, `${var.…}`), `container_definitions` as a heredoc or string",
+	},
+	{
+		Finder:    hclref.Nomad,
+		Globs:     []string{"*.nomad", "*.nomad.hcl"},
+		Pinned:    "`config { image = \"…\" }` of tasks of the `docker` and `podman` drivers",
+		LeftAlone: "other drivers, interpolations and template directives",
 	},
 	{
 		Finder:    yamlref.Ansible,

@@ -44,6 +44,9 @@ func mixedRepo(t testing.TB, dir, host string) map[string]string {
 		"main.go":                         "package main // names no image\n",
 		"env/compose.yaml":                "services:\n  web:\n    image: ${WEB}\n",
 		"roles/web/tasks/main.yml":        "- community.docker.docker_container:\n    name: web\n    image: " + nginx + "\n",
+		"docker-bake.hcl":                 "variable \"GO\" {\n  default = \"" + goImg + "\"\n}\ntarget \"a\" {\n  tags = [\"acme/a:1\"]\n}\n",
+		"infra/main.tf":                   "resource \"docker_container\" \"web\" {\n  image = \"" + nginx + "\"\n}\n",
+		"jobs/web.nomad":                  "job \"w\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"docker\"\n      config { image = \"" + nginx + "\" }\n    }\n  }\n}\n",
 		"env/.env":                        "WEB=" + nginx + "\nPORT=8080\n",
 	}
 	for name, content := range files {
@@ -82,7 +85,7 @@ func TestEveryKind(t *testing.T) {
 	p, err := Build(context.Background(), sources, resolver(t), Options{})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 24, "%+v", p.Changes())
+	assert.Equal(t, len(p.Changes()), 27, "%+v", p.Changes())
 	assert.Equal(t, p.Resolved, 3)
 	pinned := func(content string, ds []v1.Hash) string {
 		content = strings.ReplaceAll(content, s.Host+"/chainguard/go:latest", s.Host+"/chainguard/go:latest@"+ds[0].String())
@@ -120,7 +123,7 @@ func TestEveryKind(t *testing.T) {
 	p, err = Build(context.Background(), sources, r, Options{Update: true})
 	assert.NilError(t, err)
 	assert.NilError(t, p.Write())
-	assert.Equal(t, len(p.Changes()), 24)
+	assert.Equal(t, len(p.Changes()), 27)
 	for name := range files {
 		w := strings.NewReplacer(cur[0].String(), old[0].String(), cur[1].String(), old[1].String(), cur[2].String(), old[2].String()).Replace(want[name])
 		assert.Equal(t, read(t, filepath.Join(dir, name)), w, name)
@@ -157,7 +160,7 @@ func TestNamedFiles(t *testing.T) {
 	if _, err := ParseKinds([]string{"compose,helm", "all"}); err != nil {
 		t.Error(err)
 	}
-	_, err = ParseKinds([]string{"terraform"})
-	assert.ErrorContains(t, err, `--kind "terraform": want one of dockerfile, compose`)
+	_, err = ParseKinds([]string{"terragrunt"})
+	assert.ErrorContains(t, err, `--kind "terragrunt": want one of dockerfile, compose`)
 	_ = os.Remove(bad)
 }
