@@ -1,6 +1,10 @@
 package kinds
 
 import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
@@ -74,5 +78,57 @@ func TestEnvBesideCompose(t *testing.T) {
 	}
 	if k, _ := Of("x/.env", func(string) bool { return false }); k.Name() != "annotated" {
 		t.Errorf(".env alone is %s", k.Name())
+	}
+}
+
+// The README's table of kinds is this table: a row per kind, as
+// TableRow writes it (KINDS_README=1 prints them).
+func TestREADMETable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Table {
+		if os.Getenv("KINDS_README") != "" {
+			fmt.Println(k.TableRow())
+		}
+		if !strings.Contains(string(readme), "\n"+k.TableRow()+"\n") {
+			t.Errorf("README.md has no row\n%s", k.TableRow())
+		}
+	}
+}
+
+// The pre-commit hooks' files: pattern takes a file of every kind, and
+// the Action's description names them all.
+func TestPreCommitPattern(t *testing.T) {
+	hooks, err := os.ReadFile("../../.pre-commit-hooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pattern, _ := strings.Cut(string(hooks), "files: &kinds ")
+	pattern, _, _ = strings.Cut(pattern, "\n- id:")
+	pattern = strings.TrimPrefix(strings.TrimSpace(pattern), "(?x)")
+	var b strings.Builder
+	for _, line := range strings.Split(pattern, "\n") { // (?x): spaces and newlines are not part of it
+		b.WriteString(strings.Join(strings.Fields(line), ""))
+	}
+	// Go has no lookahead: the Dockerfile companions' exclusion is Python's.
+	noLookahead := regexp.MustCompile(`\(\?!\([^)]*\)\$\)`).ReplaceAllString(b.String(), "")
+	re, err := regexp.Compile(noLookahead)
+	if err != nil {
+		t.Fatalf("pattern %q: %v", b.String(), err)
+	}
+	for _, k := range Table {
+		for _, g := range k.Globs {
+			p := "a/" + strings.NewReplacer("**/", "", "*", "x").Replace(g)
+			if !re.MatchString(p) {
+				t.Errorf("the hooks' files: pattern does not take %s (%s, glob %s)", p, k.Name(), g)
+			}
+		}
+	}
+	for _, p := range []string{"a/README.md", "a/x.png"} {
+		if re.MatchString(p) {
+			t.Errorf("the hooks' files: pattern takes %s", p)
+		}
 	}
 }
