@@ -97,7 +97,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.BoolVar(&opts.dryRun, "diff", false, "Same as --dry-run")
 	flags.StringVar(&opts.platform, "platform", "", `Pin this platform's image digest instead of the index, "os/arch[/variant]"`)
 	flags.StringArrayVar(&opts.exclude, "exclude", nil, "Skip files and directories matching this glob (repeatable)")
-	flags.StringSliceVar(&opts.kinds, "kind", nil, `Only these kinds of file: dockerfile, compose, kubernetes, kustomize, helm, github-actions, gitlab-ci, circleci, devcontainer`)
+	flags.StringSliceVar(&opts.kinds, "kind", nil, "Only these kinds of file ("+strings.Join(kindNames(), ", ")+"); KIND=GLOB: the files GLOB matches are of KIND")
 	flags.StringVar(&opts.format, "format", "", `Format the list of changes: "json", "markdown" or a Go template`)
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	flags.BoolVar(&opts.explain, "explain", false, `Summarise what each moved digest changes (packages, fixed CVEs); "--format markdown" for a pull request`)
@@ -143,7 +143,11 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := pin.Collect(opts.paths, opts.exclude, kinds)
+	overrides, err := pin.ParseOverrides(opts.kinds)
+	if err != nil {
+		return err
+	}
+	files, err := pin.CollectKinds(opts.paths, opts.exclude, kinds, overrides)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +23,8 @@ type Source struct {
 	// Explicit says the user named the file: a file that turns out to be
 	// of no known kind is then an error, not silently passed over.
 	Explicit bool
+	// Glob is the --kind KIND=GLOB (or files:) glob that chose Kind.
+	Glob string
 }
 
 // hiddenKept are the hidden directories where images are named.
@@ -78,6 +81,12 @@ func fileExists(p string) bool {
 // A named file of no telling name is read as the one kind of kinds, or
 // else as a Dockerfile, or, for YAML and JSON, as Kubernetes.
 func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
+	return CollectKinds(paths, exclude, kinds, nil)
+}
+
+// CollectKinds is Collect where the files overrides' globs match are of
+// their kinds, whatever their names say.
+func CollectKinds(paths, exclude []string, kinds []ref.FileKind, overrides []Override) ([]Source, error) {
 	if len(paths) == 0 {
 		paths = []string{"Dockerfile"}
 	}
@@ -97,11 +106,11 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 		}
 		return false
 	}
-	wanted := func(k ref.FileKind) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
+	wanted := func(s Source) bool { return len(kinds) == 0 || slices.Contains(kinds, s.Kind) || s.Glob != "" }
 	var out []Source
 	seen := map[string]bool{}
 	add := func(s Source) {
-		if !seen[s.Path] && wanted(s.Kind) {
+		if !seen[s.Path] && wanted(s) {
 			seen[s.Path] = true
 			out = append(out, s)
 		}
@@ -112,6 +121,10 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 			return nil, fmt.Errorf("%s: %w", root, unwrapPathError(err))
 		}
 		if !fi.IsDir() {
+			if s, ok := overridden(root, root, true, overrides); ok {
+				add(s)
+				continue
+			}
 			add(named(root, kinds))
 			continue
 		}
@@ -129,7 +142,9 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 			if excluded(rel, d.Name()) {
 				return nil
 			}
-			if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
+			if s, ok := overridden(p, rel, false, overrides); ok {
+				add(s)
+			} else if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
 				add(s)
 			}
 			return nil
@@ -158,14 +173,56 @@ func named(path string, kinds []ref.FileKind) Source {
 	return Source{Path: path, Kind: ref.Dockerfile, Explicit: true}
 }
 
-// ParseKinds reads --kind values ("compose,kubernetes"; "all").
+// Override makes the files Glob matches of Kind, whatever their names
+// say (--kind KIND=GLOB, .cgpin.yaml's files:). Globs match as the kinds
+// table's do (kinds.Match).
+type Override struct {
+	Kind ref.FileKind
+	Glob string
+}
+
+// overridden is the file's kind by the first override whose glob matches
+// rel.
+func overridden(path, rel string, explicit bool, overrides []Override) (Source, bool) {
+	for _, o := range overrides {
+		if kinds.Match(o.Glob, filepath.ToSlash(rel)) {
+			return Source{Path: path, Kind: o.Kind, Explicit: explicit, Glob: o.Glob}, true
+		}
+	}
+	return Source{}, false
+}
+
+// ParseOverrides reads the KIND=GLOB values of --kind.
+func ParseOverrides(values []string) ([]Override, error) {
+	var out []Override
+	for _, v := range values {
+		for _, kv := range strings.Split(v, ",") {
+			k, glob, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok {
+				continue
+			}
+			k = strings.ToLower(strings.TrimSpace(k))
+			if !slices.Contains(kinds.Names(), ref.FileKind(k)) {
+				return nil, fmt.Errorf("--kind %q: want one of %s", kv, kindList())
+			}
+			if _, err := path.Match(strings.ToLower(glob), ""); err != nil || glob == "" {
+				return nil, fmt.Errorf("--kind %q: not a glob", kv)
+			}
+			out = append(out, Override{Kind: ref.FileKind(k), Glob: glob})
+		}
+	}
+	return out, nil
+}
+
+// ParseKinds reads --kind values ("compose,kubernetes"; "all"); KIND=GLOB
+// values are ParseOverrides'.
 func ParseKinds(values []string) ([]ref.FileKind, error) {
 	var out []ref.FileKind
 	for _, v := range values {
 		for _, k := range strings.Split(v, ",") {
 			k = strings.TrimSpace(strings.ToLower(k))
 			switch {
-			case k == "" || k == "all":
+			case k == "" || k == "all" || strings.Contains(k, "="):
 				continue
 			case slices.Contains(kinds.Names(), ref.FileKind(k)):
 				out = append(out, ref.FileKind(k))

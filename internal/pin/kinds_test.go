@@ -164,3 +164,44 @@ func TestNamedFiles(t *testing.T) {
 	assert.ErrorContains(t, err, `--kind "terragrunt": want one of dockerfile, compose`)
 	_ = os.Remove(bad)
 }
+
+// --kind KIND=GLOB: files of unusual names are read as the kind said,
+// overriding detection; a binary file a glob matches is skipped with a
+// note; an unknown kind is an error listing the kinds.
+func TestKindOverrides(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "deploy/prod-values.yaml", "image:\n  repository: cgr.dev/chainguard/nginx\n  tag: latest\n")
+	write(t, dir, "ci/pipeline.gitlab.yml", "image: cgr.dev/chainguard/go:latest\n")
+	write(t, dir, "ci/logo.yml", "\x00\x01binary")
+	write(t, dir, "compose.yaml", "services:\n  a:\n    image: alpine:3\n")
+	ov, err := ParseOverrides([]string{"helm=deploy/*-values.yaml", "gitlab-ci=ci/*.yml,compose"})
+	assert.NilError(t, err)
+	kinds, err := ParseKinds([]string{"helm=deploy/*-values.yaml", "gitlab-ci=ci/*.yml,compose"})
+	assert.NilError(t, err)
+	src, err := CollectKinds([]string{dir}, nil, kinds, ov)
+	assert.NilError(t, err)
+	refs, notes, err := Scan(src, Options{})
+	assert.NilError(t, err)
+	got := map[string]string{}
+	for _, r := range refs {
+		rel, _ := filepath.Rel(dir, r.File)
+		got[filepath.ToSlash(rel)] = string(r.FileKind) + " " + r.Found.Text
+	}
+	assert.DeepEqual(t, got, map[string]string{
+		"deploy/prod-values.yaml": "helm cgr.dev/chainguard/nginx:latest",
+		"ci/pipeline.gitlab.yml":  "gitlab-ci cgr.dev/chainguard/go:latest",
+		"compose.yaml":            "compose alpine:3",
+	})
+	assert.Equal(t, len(notes), 1)
+	assert.Equal(t, notes[0].Reason, "binary file matched by ci/*.yml: skipped")
+	// Without the overrides these files are of no kind.
+	src, err = Collect([]string{dir}, nil, nil)
+	assert.NilError(t, err)
+	refs, _, err = Scan(src, Options{})
+	assert.NilError(t, err)
+	assert.Equal(t, len(refs), 1)
+	_, err = ParseOverrides([]string{"helmet=x/*.yaml"})
+	assert.ErrorContains(t, err, `--kind "helmet=x/*.yaml": want one of dockerfile, compose`)
+	_, err = ParseOverrides([]string{"helm=[x"})
+	assert.ErrorContains(t, err, "not a glob")
+}

@@ -5,6 +5,7 @@
 package pin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -305,6 +306,10 @@ func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
 		}
 		seenTargets[fp.Target] = true
 		fp.Kind = src.Kind
+		if src.Glob != "" && bytes.IndexByte(fp.Old, 0) >= 0 {
+			p.Notes = append(p.Notes, Note{File: src.Path, Line: 1, Ref: "(binary)", Reason: "binary file matched by " + src.Glob + ": skipped"})
+			continue
+		}
 		if src.Sniff {
 			ok := kinds.Sniff(src.Kind, src.Path, fp.Old)
 			switch {
