@@ -5,16 +5,17 @@ import (
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Places in Docker Bake files.
 const (
-	KindBakeVariable ref.Kind = "bake variable default"
-	KindBakeContext  ref.Kind = "bake context"
+	KindBakeVariable = yamlref.KindBakeVariable
+	KindBakeContext  = yamlref.KindBakeContext
 )
 
-// Bake reads docker-bake.hcl files: the string defaults of variable blocks
+// Bake reads docker-bake.hcl files (and docker-bake.json, the same in JSON): the string defaults of variable blocks
 // that are image references, and contexts values docker-image://REF;
 // never tags (what the build pushes).
 var Bake ref.Finder = bake{}
@@ -23,7 +24,10 @@ type bake struct{}
 
 func (bake) FileKind() ref.FileKind { return "docker-bake" }
 
-func (bake) Find(_ context.Context, p string, src []byte) ([]ref.Found, []ref.Skipped, error) {
+func (bake) Find(ctx context.Context, p string, src []byte) ([]ref.Found, []ref.Skipped, error) {
+	if strings.HasSuffix(strings.ToLower(p), ".json") {
+		return yamlref.FindBakeJSON(ctx, p, src)
+	}
 	body, bom, err := parse(p, src)
 	if err != nil {
 		return nil, nil, err
@@ -33,7 +37,7 @@ func (bake) Find(_ context.Context, p string, src []byte) ([]ref.Found, []ref.Sk
 		switch blk.Type {
 		case "variable":
 			if a, ok := blk.Body.Attributes["default"]; ok {
-				if _, _, text, reason := f.literal(a.Expr); reason == "" && looksLikeImage(text) {
+				if _, _, text, reason := f.literal(a.Expr); reason == "" && ref.LooksLikeImage(text) {
 					f.image(a.Expr, KindBakeVariable, "", false)
 				}
 			}
@@ -46,23 +50,4 @@ func (bake) Find(_ context.Context, p string, src []byte) ([]ref.Found, []ref.Sk
 		}
 	}
 	return f.found, f.skipped, nil
-}
-
-// looksLikeImage tells a variable's default that names an image
-// ("golang:1.23", "cgr.dev/chainguard/go@sha256:…") from the others a Bake
-// file sets ("1.2.3", "linux/amd64", "localhost:5000"): it has a tag or a
-// digest, and is not a host:port.
-func looksLikeImage(s string) bool {
-	if !strings.ContainsAny(s, ":@") || strings.ContainsAny(s, " ,=") || strings.Contains(s, "://") {
-		return false
-	}
-	name, _, _ := strings.Cut(s, "@")
-	if i := strings.LastIndex(name, ":"); i >= 0 && !strings.Contains(name, "/") {
-		host, port := name[:i], name[i+1:]
-		if (host == "localhost" || strings.Contains(host, ".")) && strings.Trim(port, "0123456789") == "" {
-			return false
-		}
-	}
-	_, err := ref.ParseImage(s)
-	return err == nil
 }

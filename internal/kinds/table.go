@@ -104,8 +104,8 @@ var Table = []*Kind{
 	},
 	{
 		Finder:    hclref.Bake,
-		Globs:     []string{"docker-bake.hcl", "docker-bake.override.hcl"},
-		Pinned:    "string defaults of `variable` blocks that are image references, and `contexts` values `docker-image://REF`",
+		Globs:     []string{"docker-bake.hcl", "docker-bake.override.hcl", "docker-bake.json", "docker-bake.override.json"},
+		Pinned:    "string defaults of `variable` blocks that are image references, and `contexts` values `docker-image://REF` (HCL or JSON)",
 		LeftAlone: "`tags` (what the build pushes), other defaults (versions, platforms, `host:port`), interpolations",
 	},
 	{
