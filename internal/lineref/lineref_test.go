@@ -123,3 +123,32 @@ func TestEnvServices(t *testing.T) {
 		t.Error("binary accepted")
 	}
 }
+
+// FuzzLines: for any text, pinning what the line finders (.env, Quadlet,
+// marked lines) find changes only those bytes, and a second run finds
+// each reference pinned.
+func FuzzLines(f *testing.F) {
+	dir := f.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  a: {image: $A}\n  b: {image: '${B:-x:1}'}\n"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{
+		"A=nginx:1\nexport B='alpine:3' # c\n",
+		"[Container]\r\nImage=quay.io/a/b:1\r\n",
+		"X := a/b:1 # cgpin: image\n// cgpin: image\nconst y = \"c:2\"\n",
+		"\xEF\xBB\xBFA=\"x:1@sha256:" + strings.Repeat("0", 64) + "\"\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range []struct {
+			f ref.Finder
+			p string
+		}{{Env, filepath.Join(dir, ".env")}, {Quadlet, "a.container"}, {Annotated, "Makefile"}} {
+			if _, _, err := c.f.Find(context.Background(), c.p, []byte(s)); err != nil {
+				continue
+			}
+			pinAll(t, c.f, c.p, []byte(s))
+		}
+	})
+}
