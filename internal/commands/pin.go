@@ -31,6 +31,7 @@ type pinOptions struct {
 	platform string
 	exclude  []string
 	kinds    []string
+	files    []string // .cgpin.yaml's files: as KIND=GLOB
 	format   string
 	quiet    bool
 	explain  bool
@@ -143,9 +144,17 @@ func runPin(ctx context.Context, dockerCLI command.Cli, opts pinOptions) error {
 	if err != nil {
 		return err
 	}
-	overrides, err := pin.ParseOverrides(opts.kinds)
+	overrides, err := pin.ParseOverrides(opts.kinds) // the command line's first: they win
 	if err != nil {
 		return err
+	}
+	for _, kv := range opts.files { // checked when the policy file was read
+		k, glob, _ := strings.Cut(kv, "=")
+		o, err := pin.NewOverride(k, glob)
+		if err != nil {
+			return err
+		}
+		overrides = append(overrides, o)
 	}
 	files, err := pin.CollectKinds(opts.paths, opts.exclude, kinds, overrides)
 	if err != nil {
@@ -387,6 +396,8 @@ func (opts *pinOptions) applyPolicyFile() error {
 			opts.exclude = s.Values
 		case "kinds":
 			opts.kinds = s.Values
+		case "files":
+			opts.files = s.Values
 		case "registry-map":
 			opts.registry.policyMirrors, opts.registry.policyMirrorsSource = s.Values, fmt.Sprintf("%s:%d", path, s.Line)
 		case "verify":
@@ -418,7 +429,7 @@ func atoi(s string) int {
 func (opts *pinOptions) policyValues() []output.PolicyValue {
 	values := map[string]string{
 		"cooldown": opts.cooldown, "cooldown-strict": strconv.FormatBool(opts.cooldownStrict), "exclude": strings.Join(opts.exclude, ", "),
-		"ignore-images": strings.Join(opts.ignore, ", "), "jobs": strconv.Itoa(opts.jobs), "kinds": strings.Join(opts.kinds, ", "),
+		"ignore-images": strings.Join(opts.ignore, ", "), "jobs": strconv.Itoa(opts.jobs), "kinds": strings.Join(opts.kinds, ", "), "files": strings.Join(opts.files, ", "),
 		"max-age": opts.maxAge, "max-behind": strconv.Itoa(opts.maxBehind), "only-if-changed": opts.onlyIfChanged,
 		"platform": opts.platform, "stale-after": opts.staleAfter, "update": strconv.FormatBool(opts.update),
 		"registry-map": strings.Join(append(append([]string{}, opts.registry.policyMirrors...), opts.registry.mirrors...), ", "),

@@ -192,6 +192,18 @@ func overridden(path, rel string, explicit bool, overrides []Override) (Source, 
 	return Source{}, false
 }
 
+// NewOverride checks that kind is a kind and glob a glob.
+func NewOverride(kind, glob string) (Override, error) {
+	k := ref.FileKind(strings.ToLower(strings.TrimSpace(kind)))
+	if !slices.Contains(kinds.Names(), k) {
+		return Override{}, fmt.Errorf("kind %q: want one of %s", kind, kindList())
+	}
+	if _, err := path.Match(strings.ToLower(glob), ""); err != nil || glob == "" {
+		return Override{}, fmt.Errorf("%q is not a glob", glob)
+	}
+	return Override{Kind: k, Glob: glob}, nil
+}
+
 // ParseOverrides reads the KIND=GLOB values of --kind.
 func ParseOverrides(values []string) ([]Override, error) {
 	var out []Override
@@ -201,14 +213,11 @@ func ParseOverrides(values []string) ([]Override, error) {
 			if !ok {
 				continue
 			}
-			k = strings.ToLower(strings.TrimSpace(k))
-			if !slices.Contains(kinds.Names(), ref.FileKind(k)) {
-				return nil, fmt.Errorf("--kind %q: want one of %s", kv, kindList())
+			o, err := NewOverride(k, glob)
+			if err != nil {
+				return nil, fmt.Errorf("--kind %q: %w", kv, err)
 			}
-			if _, err := path.Match(strings.ToLower(glob), ""); err != nil || glob == "" {
-				return nil, fmt.Errorf("--kind %q: not a glob", kv)
-			}
-			out = append(out, Override{Kind: ref.FileKind(k), Glob: glob})
+			out = append(out, o)
 		}
 	}
 	return out, nil

@@ -201,7 +201,7 @@ func TestKindOverrides(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, len(refs), 1)
 	_, err = ParseOverrides([]string{"helmet=x/*.yaml"})
-	assert.ErrorContains(t, err, `--kind "helmet=x/*.yaml": want one of dockerfile, compose`)
+	assert.ErrorContains(t, err, `--kind "helmet=x/*.yaml": kind "helmet": want one of dockerfile, compose`)
 	_, err = ParseOverrides([]string{"helm=[x"})
-	assert.ErrorContains(t, err, "not a glob")
+	assert.ErrorContains(t, err, `"[x" is not a glob`)
 }
