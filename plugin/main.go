@@ -11,17 +11,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/commands"
+	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/debug"
 	"github.com/docker/cli/cli/flags"
-	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -58,9 +61,36 @@ func main() {
 		}
 		return
 	}
-	plugin.Run(func(dockerCLI command.Cli) *cobra.Command {
-		return commands.New(name, dockerCLI)
-	}, meta)
+	os.Exit(runPlugin(name, meta))
+}
+
+// runPlugin is docker/cli's plugin.Run, but prints the error it ends on
+// through output.Error: registry messages reach it raw (through
+// go-containerregistry's transport errors), and the terminal must not take
+// their control characters for commands.
+func runPlugin(name string, meta metadata.Metadata) int {
+	otel.SetErrorHandler(debug.OTELErrorHandler)
+	dockerCLI, err := command.NewDockerCli()
+	if err != nil {
+		return exitStatus(os.Stderr, err)
+	}
+	return exitStatus(dockerCLI.Err(), plugin.RunPlugin(dockerCLI, commands.New(name, dockerCLI), meta))
+}
+
+// exitStatus prints err (escaped) and returns the exit code for it: a
+// cli.StatusError's code (never 0), else 1; 0 for nil.
+func exitStatus(w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	if msg := output.Error(err); msg != "" {
+		fmt.Fprintln(w, msg)
+	}
+	var status cli.StatusError
+	if errors.As(err, &status) && status.StatusCode != 0 {
+		return status.StatusCode
+	}
+	return 1
 }
 
 // commandName maps the binary's name (docker picks it from the plugin file,
@@ -96,27 +126,11 @@ func runStandalone(name string, args []string) int {
 		err = dockerCLI.Initialize(flags.NewClientOptions())
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "docker-cghistory:", err)
+		fmt.Fprintln(os.Stderr, "docker-cghistory:", output.Error(err))
 		return 1
 	}
 	cmd := commands.New(name, dockerCLI)
 	cmd.SetArgs(args)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(context.Background())
-	var status cli.StatusError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &status):
-		if status.Status != "" {
-			fmt.Fprintln(dockerCLI.Err(), status.Status)
-		}
-		if status.StatusCode == 0 {
-			return 1
-		}
-		return status.StatusCode
-	default:
-		fmt.Fprintln(dockerCLI.Err(), err)
-		return 1
-	}
+	return exitStatus(dockerCLI.Err(), cmd.ExecuteContext(context.Background()))
 }

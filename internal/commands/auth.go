@@ -76,7 +76,7 @@ func runAuth(ctx context.Context, dockerCLI command.Cli, opts authOptions) error
 		}
 	}
 	rows := make([]registry.Access, len(regs))
-	_ = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) error {
+	_ = withTimeout(ctx, opts.registry.Timeout, func(ctx context.Context) error {
 		for i := range regs {
 			rows[i] = d.client.CheckAccess(ctx, regs[i], refs[i])
 		}

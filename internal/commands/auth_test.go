@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"strings"
 	"testing"
@@ -102,7 +103,7 @@ func TestAuthReportsTheTokenCache(t *testing.T) {
 	assert.NilError(t, runAuth(context.Background(), cli, authOptions{targets: []string{ref}, format: "json"}))
 	assert.Equal(t, decodeAccess(t, out.String())[0].CachedToken, false)
 	// A history call caches a token; auth now reports it.
-	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: ref, quiet: true}))
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, historyOptions{image: ref, HistoryFlags: config.HistoryFlags{Quiet: true}}))
 	out.Reset()
 	assert.NilError(t, runAuth(context.Background(), cli, authOptions{targets: []string{ref}}))
 	assert.Assert(t, strings.Contains(out.String(), "valid for "), out.String())

@@ -8,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
@@ -59,44 +57,47 @@ func New(name string, dockerCLI command.Cli) *cobra.Command {
 }
 
 // registryOptions are the flags every command that talks to registries has.
-type registryOptions struct {
-	timeout  time.Duration
-	insecure bool
-	debug    bool
-	mirrors  []string // --registry-map MIRROR=UPSTREAM
-	// policyMirrors are .cgpin.yaml's registry-map (cgpin only).
-	policyMirrors       []string
-	policyMirrorsSource string
-}
+type registryOptions = config.RegistryFlags
 
 func addRegistryFlags(flags *pflag.FlagSet, opts *registryOptions) {
-	flags.DurationVar(&opts.timeout, "timeout", 2*time.Minute, "Give up after this long (e.g. 30s, 5m; 0 for no limit)")
-	flags.BoolVar(&opts.insecure, "insecure", false, "Allow plain HTTP to any registry (loopback registries always may use it)")
-	flags.BoolVar(&opts.debug, "debug", false, "Log every registry request (credentials redacted) to stderr")
-	flags.StringArrayVar(&opts.mirrors, "registry-map", nil, `Read MIRROR_PREFIX as a pull-through cache of UPSTREAM_PREFIX, "MIRROR=UPSTREAM" (repeatable; also plugins.cghistory.registry-map in config.json)`)
+	flags.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "Give up after this long (e.g. 30s, 5m; 0 for no limit)")
+	flags.BoolVar(&opts.Insecure, "insecure", false, "Allow plain HTTP to any registry (loopback registries always may use it)")
+	flags.BoolVar(&opts.Debug, "debug", false, "Log every registry request (credentials redacted) to stderr")
+	flags.StringArrayVar(&opts.Mirrors, "registry-map", nil, `Read MIRROR_PREFIX as a pull-through cache of UPSTREAM_PREFIX, "MIRROR=UPSTREAM" (repeatable; also plugins.cghistory.registry-map in config.json)`)
 }
 
-// deps is what a run talks through, built once from the docker CLI: its
-// config file (credentials, plugin settings), the one disk cache, the one
-// registry client, how references are read, and the terminal.
+// deps is what a run talks through, built once from the docker CLI and the
+// run's configuration: its config file (credentials), the one disk cache,
+// the one registry client, how references are read, and the terminal.
 type deps struct {
 	client  *registry.Client
 	mirrors ref.MirrorMap
 	cache   *cache.Cache
 	refs    ref.Options
+	common  config.Common
 	term    output.Terminal
 	errOut  io.Writer
 }
 
-// newDeps builds a run's dependencies, so `docker login` and credential
-// helpers just work.
+// newDeps resolves the registry flags over config.json and the environment
+// and builds the run's dependencies.
 func newDeps(dockerCLI command.Cli, opts registryOptions) (*deps, error) {
-	c, err := newCache(dockerCLI)
+	c, err := config.ResolveCommon(opts, config.Env{Docker: dockerCLI.ConfigFile()})
+	if err != nil {
+		return nil, err
+	}
+	return depsFor(dockerCLI, c)
+}
+
+// depsFor builds a run's dependencies from its resolved configuration, with
+// docker's credentials, so `docker login` and credential helpers just work.
+func depsFor(dockerCLI command.Cli, cfg config.Common) (*deps, error) {
+	c, err := cache.Open(cache.DefaultDir(), cfg.CacheMax)
 	if err != nil {
 		return nil, err
 	}
 	var dbg io.Writer
-	if opts.debug || debug.IsEnabled() {
+	if cfg.Debug || debug.IsEnabled() {
 		dbg = dockerCLI.Err()
 	}
 	client := registry.New(registry.Options{
@@ -104,34 +105,13 @@ func newDeps(dockerCLI command.Cli, opts registryOptions) (*deps, error) {
 		Cache:       c,
 		UserAgent:   "docker-cghistory/" + Version,
 		Debug:       dbg,
-		Insecure:    opts.insecure,
+		Insecure:    cfg.Insecure,
 		Warn:        dockerCLI.Err(),
 	})
-	mirrors, err := mirrorMap(dockerCLI, opts)
-	if err != nil {
-		return nil, err
-	}
 	return &deps{
-		client: client, cache: c, errOut: dockerCLI.Err(), mirrors: mirrors,
-		refs: ref.Options{Namespace: pluginSetting(dockerCLI, "CGHISTORY_NAMESPACE", "namespace"), Insecure: opts.insecure},
+		client: client, cache: c, errOut: dockerCLI.Err(), mirrors: cfg.Mirrors, refs: cfg.Refs(), common: cfg,
 		term: output.NewTerminal(dockerCLI.Out(), dockerCLI.Err()),
 	}, nil
-}
-
-// mirrorMap is the registry map: config.json's plugins.cghistory.registry-map
-// (comma-separated, as docker keeps plugin settings), then .cgpin.yaml's,
-// then --registry-map; for the same mirror prefix the later one wins.
-func mirrorMap(dockerCLI command.Cli, opts registryOptions) (ref.MirrorMap, error) {
-	var m ref.MirrorMap
-	if v, ok := dockerCLI.ConfigFile().PluginConfig(HistoryName, "registry-map"); ok && v != "" {
-		if err := m.Add("config.json plugins.cghistory.registry-map", strings.Split(v, ",")); err != nil {
-			return m, err
-		}
-	}
-	if err := m.Add(opts.policyMirrorsSource, opts.policyMirrors); err != nil {
-		return m, err
-	}
-	return m, m.Add("--registry-map", opts.mirrors)
 }
 
 // upstream is the tag a mirror's tag mirrors, or the tag itself.
@@ -141,32 +121,6 @@ func (d *deps) upstream(tag name.Tag) (name.Tag, bool) {
 		return tag, false
 	}
 	return up.Tag(tag.TagStr()), true
-}
-
-// newCache opens the disk cache: $CGHISTORY_CACHE_DIR (else the user cache
-// directory), bounded by $CGHISTORY_CACHE_MAX or config.json's
-// plugins.cghistory.cache-max (default cache.DefaultMaxBytes). A directory
-// the cache refuses to use is an error naming it.
-func newCache(dockerCLI command.Cli) (*cache.Cache, error) {
-	limit := int64(0)
-	if s := pluginSetting(dockerCLI, "CGHISTORY_CACHE_MAX", "cache-max"); s != "" {
-		n, err := cache.ParseSize(s)
-		if err != nil {
-			return nil, fmt.Errorf("cache size bound (CGHISTORY_CACHE_MAX or plugins.cghistory.cache-max): %w", err)
-		}
-		limit = n
-	}
-	return cache.Open(cache.DefaultDir(), limit)
-}
-
-// pluginSetting reads a setting from the environment, else from
-// config.json's plugins.cghistory section.
-func pluginSetting(dockerCLI command.Cli, env, key string) string {
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	v, _ := dockerCLI.ConfigFile().PluginConfig(HistoryName, key)
-	return v
 }
 
 // history is the tag history client.
@@ -184,16 +138,8 @@ func (d *deps) differ(progress *output.Progress) *imagediff.Differ {
 	}
 }
 
-// summaryOptions are the diff options behind --changes and --explain: the
-// chosen (or this machine's) platform, secdb vulnerabilities.
-func summaryOptions(platform *v1.Platform) imagediff.Options {
-	o := imagediff.Options{Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, Source: inventory.SourceAuto,
-		Vulns: "secdb", SecDBURL: os.Getenv("CGHISTORY_SECDB")}
-	if platform != nil {
-		o.Platform, o.PlatformSet = *platform, true
-	}
-	return o
-}
+// summary is the diff options behind --changes and --explain.
+func (d *deps) summary(platform *v1.Platform) imagediff.Options { return d.common.Summary(platform) }
 
 // withTimeout applies --timeout and turns its expiry into a clear error.
 func withTimeout(ctx context.Context, d time.Duration, run func(context.Context) error) error {
@@ -207,16 +153,4 @@ func withTimeout(ctx context.Context, d time.Duration, run func(context.Context)
 		return fmt.Errorf("timed out after %s (raise it with --timeout): %w", d, err)
 	}
 	return err
-}
-
-// parsePlatform reads a --platform value, "os/arch[/variant]"; "" is nil.
-func parsePlatform(s string) (*v1.Platform, error) {
-	if s == "" {
-		return nil, nil
-	}
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" {
-		return nil, fmt.Errorf("--platform %q: want os/arch[/variant], e.g. linux/amd64", s)
-	}
-	return p, nil
 }

@@ -13,7 +13,7 @@ import (
 // completer is the completion source of a run, on the same caches,
 // credentials and namespace as the commands.
 func completer(dockerCLI command.Cli) *complete.Source {
-	d, err := newDeps(dockerCLI, registryOptions{timeout: time.Second})
+	d, err := newDeps(dockerCLI, registryOptions{Timeout: time.Second})
 	if err != nil {
 		return nil
 	}

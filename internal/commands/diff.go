@@ -2,15 +2,15 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/inventory"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
-	"github.com/docker-cghistory/docker-cghistory/internal/vuln"
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
@@ -23,18 +23,23 @@ const (
 	exitUsage     = 125 // bad flags, as docker exits for them
 )
 
+// diffOptions are cgdiff's flags.
 type diffOptions struct {
 	from, to string
-	platform string
-	source   string
-	types    []string
-	vulns    string
-	secdb    string
-	format   string
-	exitCode bool
-	exitOn   []string
-	verify   verifyOptions
-	registry registryOptions
+	config.DiffFlags
+}
+
+// config resolves the run's configuration once; a bad flag exits 125, a
+// bad setting beneath the flags 2.
+func (opts diffOptions) config(dockerCLI command.Cli) (*config.Diff, error) {
+	cfg, err := config.ResolveDiff(opts.from, opts.to, opts.DiffFlags, config.Env{Docker: dockerCLI.ConfigFile()})
+	if _, usage := errors.AsType[config.UsageError](err); usage {
+		return nil, cli.StatusError{StatusCode: exitUsage, Status: err.Error()}
+	}
+	if err != nil {
+		return nil, cli.StatusError{StatusCode: exitError, Status: err.Error()}
+	}
+	return cfg, nil
 }
 
 func newDiffCommand(dockerCLI command.Cli) *cobra.Command {
@@ -65,36 +70,37 @@ Exit codes: 0 success (and nothing gated on changed), 1 a change gated by
 			if len(args) == 2 {
 				opts.to = args[1]
 			}
-			return runDiff(cmd.Context(), dockerCLI, opts)
+			cfg, err := opts.config(dockerCLI)
+			if err != nil {
+				return err
+			}
+			return runDiff(cmd.Context(), dockerCLI, cfg)
 		},
 		DisableFlagsInUseLine: true,
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.platform, "platform", "", `Platform to compare, "os/arch[/variant]" (default linux/`+runtime.GOARCH+`)`)
-	flags.StringVar(&opts.source, "source", inventory.SourceAuto, `Package source: "auto" (SBOM, else layers), "sbom" or "layers"`)
-	flags.StringSliceVarP(&opts.types, "type", "t", nil, `Package types to compare, e.g. "apk,deb", or "all" (default: OS packages)`)
-	flags.StringVar(&opts.vulns, "vulns", "secdb", `Vulnerability source: "secdb", "grype" or "none"`)
-	flags.StringVar(&opts.secdb, "secdb", "", "Security database URL (default: by distro; also CGHISTORY_SECDB)")
-	flags.StringVar(&opts.format, "format", "", `Format output: "table", "json" (the Diff API's shape), "markdown" or a Go template`)
-	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when anything differs")
-	flags.StringSliceVar(&opts.exitOn, "exit-on", nil, `Exit 1 when these kinds changed: "package", "vulnerability" (introduced), "config"`)
-	addRegistryFlags(flags, &opts.registry)
-	addVerifyFlags(flags, &opts.verify)
+	flags.StringVar(&opts.Platform, "platform", "", `Platform to compare, "os/arch[/variant]" (default linux/`+runtime.GOARCH+`)`)
+	flags.StringVar(&opts.Source, "source", inventory.SourceAuto, `Package source: "auto" (SBOM, else layers), "sbom" or "layers"`)
+	flags.StringSliceVarP(&opts.Types, "type", "t", nil, `Package types to compare, e.g. "apk,deb", or "all" (default: OS packages)`)
+	flags.StringVar(&opts.Vulns, "vulns", "secdb", `Vulnerability source: "secdb", "grype" or "none"`)
+	flags.StringVar(&opts.SecDB, "secdb", "", "Security database URL (default: by distro; also CGHISTORY_SECDB)")
+	flags.StringVar(&opts.Format, "format", "", `Format output: "table", "json" (the Diff API's shape), "markdown" or a Go template`)
+	flags.BoolVar(&opts.ExitCode, "exit-code", false, "Exit 1 when anything differs")
+	flags.StringSliceVar(&opts.ExitOn, "exit-on", nil, `Exit 1 when these kinds changed: "package", "vulnerability" (introduced), "config"`)
+	addRegistryFlags(flags, &opts.Registry)
+	addVerifyFlags(flags, &opts.Verify)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error {
-	dopts, err := opts.diffOptions()
-	if err != nil {
-		return cli.StatusError{StatusCode: exitUsage, Status: err.Error()}
-	}
-	d, err := newDeps(dockerCLI, opts.registry)
+func runDiff(ctx context.Context, dockerCLI command.Cli, cfg *config.Diff) error {
+	dopts := cfg.Options
+	d, err := depsFor(dockerCLI, cfg.Common)
 	if err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
-	iv, err := d.verifier(opts.verify)
+	iv, err := d.verifier(cfg.Verify)
 	if err != nil {
 		return cli.StatusError{StatusCode: exitUsage, Status: err.Error()}
 	}
@@ -111,63 +117,35 @@ func runDiff(ctx context.Context, dockerCLI command.Cli, opts diffOptions) error
 		// Without --verify, SBOMs that have a default policy (Chainguard's
 		// public images) are still checked: one that does not verify is a
 		// warning, and the layers are read instead.
-		soft, _ := d.verifier(verifyOptions{verify: true})
+		soft, _ := d.verifier(verifyOptions{Enabled: true})
 		soft.soft = true
 		differ.Inventory.Verify, differ.Inventory.VerifyKey, differ.Inventory.Soft = soft, "soft:"+soft.key(), true
 	}
 	var r *imagediff.Result
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
-		r, err = differ.Diff(ctx, opts.from, opts.to, dopts)
+	err = withTimeout(ctx, cfg.Common.Timeout, func(ctx context.Context) (err error) {
+		r, err = differ.Diff(ctx, cfg.From, cfg.To, dopts)
 		return err
 	})
 	progress.Done()
 	if err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
-	if err := output.WriteDiff(dockerCLI.Out(), r, output.DiffOptions{Format: opts.format, Terminal: d.term}); err != nil {
+	if err := output.WriteDiff(dockerCLI.Out(), r, output.DiffOptions{Format: cfg.Format, Terminal: d.term}); err != nil {
 		return cli.StatusError{StatusCode: exitError, Status: err.Error()}
 	}
-	if reason := gate(r, opts); reason != "" {
+	if reason := gate(r, cfg); reason != "" {
 		return cli.StatusError{StatusCode: exitDifferent, Status: reason}
 	}
 	return nil
 }
 
-// diffOptions validates the flags and turns them into the engine's options.
-func (opts diffOptions) diffOptions() (imagediff.Options, error) {
-	for _, k := range opts.exitOn {
-		if !slices.Contains([]string{"package", "vulnerability", "config"}, k) {
-			return imagediff.Options{}, fmt.Errorf("--exit-on %q: want package, vulnerability or config", k)
-		}
-	}
-	if !slices.Contains([]string{"secdb", "grype", "none"}, opts.vulns) {
-		return imagediff.Options{}, fmt.Errorf("--vulns %q: want secdb, grype or none", opts.vulns)
-	}
-	if !slices.Contains([]string{inventory.SourceAuto, inventory.SourceSBOM, inventory.SourceLayers}, opts.source) {
-		return imagediff.Options{}, fmt.Errorf("--source %q: want auto, sbom or layers", opts.source)
-	}
-	dopts := summaryOptions(nil)
-	dopts.Source, dopts.Types, dopts.Vulns, dopts.Grype = opts.source, opts.types, opts.vulns, vuln.Grype
-	if opts.secdb != "" {
-		dopts.SecDBURL = opts.secdb
-	}
-	p, err := parsePlatform(opts.platform)
-	if err != nil {
-		return imagediff.Options{}, err
-	}
-	if p != nil {
-		dopts.Platform, dopts.PlatformSet = *p, true
-	}
-	return dopts, nil
-}
-
 // gate says why --exit-code / --exit-on fire, or "".
-func gate(r *imagediff.Result, opts diffOptions) string {
+func gate(r *imagediff.Result, cfg *config.Diff) string {
 	var hits []string
-	if opts.exitCode && !r.Empty() {
+	if cfg.ExitCode && !r.Empty() {
 		hits = append(hits, "the images differ")
 	}
-	for _, k := range opts.exitOn {
+	for _, k := range cfg.ExitOn {
 		switch {
 		case k == "package" && len(r.Added)+len(r.Removed)+len(r.Changed) > 0:
 			hits = append(hits, "packages changed")

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	dockercli "github.com/docker/cli/cli"
 	"gotest.tools/v3/assert"
@@ -50,8 +51,7 @@ func TestDiffFormats(t *testing.T) {
 	for _, format := range []string{"table", "json", "markdown", "{{len .Packages.Added}} added, {{range .Vulnerabilities.Removed}}{{.ID}} fixed{{end}}"} {
 		t.Run(strings.Fields(format)[0], func(t *testing.T) {
 			cli, out, _ := newTestCLI(t, `{}`)
-			err := runDiff(context.Background(), cli, diffOptions{from: f.s.Ref("chainguard/app", "latest"), format: format,
-				source: "auto", vulns: "secdb", secdb: f.secdb, platform: "linux/amd64"})
+			err := runDiffOpts(context.Background(), cli, diffOptions{from: f.s.Ref("chainguard/app", "latest"), DiffFlags: config.DiffFlags{Format: format, Source: "auto", Vulns: "secdb", SecDB: f.secdb, Platform: "linux/amd64"}})
 			assert.NilError(t, err)
 			got := strings.NewReplacer(f.s.Host, "REGISTRY", f.b1, "BUILD1", f.b2, "BUILD2").Replace(out.String())
 			name := map[string]string{"table": "diff-table", "json": "diff-json", "markdown": "diff-markdown"}[format]
@@ -81,28 +81,28 @@ func TestDiffExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{diffOptions{from: ref}, 0, ""},
-		{diffOptions{from: ref, exitCode: true}, 1, "the images differ"},
-		{diffOptions{from: ref, to: ref, exitCode: true}, 0, ""},
-		{diffOptions{from: ref, exitOn: []string{"vulnerability"}}, 1, "1 vulnerabilities introduced"},
-		{diffOptions{from: ref, exitOn: []string{"config"}}, 0, ""},
-		{diffOptions{from: ref, exitOn: []string{"bogus"}}, 125, "--exit-on"},
-		{diffOptions{from: ref, platform: "amd64"}, 125, "want os/arch"},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{ExitCode: true}}, 1, "the images differ"},
+		{diffOptions{from: ref, to: ref, DiffFlags: config.DiffFlags{ExitCode: true}}, 0, ""},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{ExitOn: []string{"vulnerability"}}}, 1, "1 vulnerabilities introduced"},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{ExitOn: []string{"config"}}}, 0, ""},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{ExitOn: []string{"bogus"}}}, 125, "--exit-on"},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{Platform: "amd64"}}, 125, "want os/arch"},
 		{diffOptions{from: ref + "~9"}, 2, "has only 2 builds"},
-		{diffOptions{from: ref, platform: "linux/s390x"}, 2, "has no linux/s390x image"},
-		{diffOptions{from: ref, vulns: "grype"}, 2, "grype"},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{Platform: "linux/s390x"}}, 2, "has no linux/s390x image"},
+		{diffOptions{from: ref, DiffFlags: config.DiffFlags{Vulns: "grype"}}, 2, "grype"},
 	}
 	for _, tc := range cases {
 		cli, _, _ := newTestCLI(t, `{}`)
 		o := tc.opts
-		if o.source == "" {
-			o.source = "auto"
+		if o.Source == "" {
+			o.Source = "auto"
 		}
-		if o.vulns == "" {
-			o.vulns = "secdb"
+		if o.Vulns == "" {
+			o.Vulns = "secdb"
 		}
-		o.secdb = f.secdb
+		o.SecDB = f.secdb
 		t.Setenv("PATH", t.TempDir()) // no grype
-		err := runDiff(context.Background(), cli, o)
+		err := runDiffOpts(context.Background(), cli, o)
 		if tc.code == 0 {
 			assert.NilError(t, err)
 			continue
@@ -118,15 +118,13 @@ func TestHistoryChanges(t *testing.T) {
 	f := newDiffFixture(t)
 	t.Setenv("CGHISTORY_SECDB", f.secdb)
 	cli, out, _ := newTestCLI(t, `{}`)
-	err := runHistory(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), changes: true, platform: "linux/amd64",
-		format: "{{.Digest}} {{.Changes}}", noTrunc: true, now: func() time.Time { return now }})
+	err := runHistoryOpts(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), now: func() time.Time { return now }, HistoryFlags: config.HistoryFlags{Changes: true, Platform: "linux/amd64", Format: "{{.Digest}} {{.Changes}}", NoTrunc: true}})
 	assert.NilError(t, err)
 	assert.Equal(t, out.String(), f.b2+" libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2, -busybox, introduces CVE-2024-0002\n"+
 		f.b1+" first build in the history\n")
 	// --last 1 still summarises against the build before.
 	out.Reset()
-	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), changes: true,
-		platform: "linux/amd64", last: 1, format: "json"}))
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), HistoryFlags: config.HistoryFlags{Changes: true, Platform: "linux/amd64", Last: 1, Format: "json"}}))
 	var row map[string]any
 	assert.NilError(t, json.Unmarshal(out.Bytes(), &row))
 	assert.Assert(t, strings.HasPrefix(row["Changes"].(string), "libssl3 3.4.0-r0→3.4.0-r1"), row["Changes"])
@@ -140,7 +138,7 @@ func TestPinExplain(t *testing.T) {
 	df := dir + "/Dockerfile"
 	assert.NilError(t, os.WriteFile(df, []byte("FROM "+ref+"@"+f.b1+"\nFROM "+ref+" AS other\n"), 0o644))
 	cli, out, _ := newTestCLI(t, `{}`)
-	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, update: true, explain: true, dryRun: false, jobs: 8, platform: ""}))
+	assert.NilError(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Update: true, Explain: true, DryRun: false, Jobs: 8, Platform: ""}}))
 	want := df + ":1  " + ref + "@" + f.b1 + " → " + ref + "@" + f.b2 + "\n" +
 		"    libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2, -busybox, introduces CVE-2024-0002\n" +
 		df + ":2  " + ref + " → " + ref + "@" + f.b2 + "\n    newly pinned\n"
@@ -149,8 +147,8 @@ func TestPinExplain(t *testing.T) {
 	// Markdown for a pull request (roll back first so there is a move).
 	assert.NilError(t, os.WriteFile(df, []byte("FROM "+ref+"@"+f.b1+"\n"), 0o644))
 	out.Reset()
-	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{df}, update: true, explain: true, format: "markdown", dryRun: true, jobs: 8}))
-	assert.Assert(t, strings.Contains(out.String(), "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
+	assert.NilError(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{df}, PinFlags: config.PinFlags{Update: true, Explain: true, Format: "markdown", DryRun: true, Jobs: 8}}))
+	assert.Assert(t, strings.Contains(out.String(), "| `libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), out.String())
 }
 
 // --explain works for every kind: a Kustomize pin and a Helm split spec
@@ -164,9 +162,9 @@ func TestPinExplainYAMLKinds(t *testing.T) {
 	assert.NilError(t, os.WriteFile(dir+"/Chart.yaml", []byte("name: x\n"), 0o644))
 	assert.NilError(t, os.WriteFile(dir+"/values.yaml", []byte("image:\n  repository: "+repo+"\n  tag: \"latest@"+f.b1+"\"\n"), 0o644))
 	cli, out, _ := newTestCLI(t, `{}`)
-	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, update: true, explain: true, format: "markdown", jobs: 8}))
+	assert.NilError(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Update: true, Explain: true, Format: "markdown", Jobs: 8}}))
 	body := out.String()
-	assert.Equal(t, strings.Count(body, "| libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), 2, body)
+	assert.Equal(t, strings.Count(body, "| `libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001), +libxml2"), 2, body)
 	assert.Assert(t, strings.Contains(body, "`"+dir+"/kustomization.yaml:2` | `"+repo+":latest`"), body)
 	values, _ := os.ReadFile(dir + "/values.yaml")
 	assert.Equal(t, string(values), "image:\n  repository: "+repo+"\n  tag: \"latest@"+f.b2+"\"\n")
@@ -177,8 +175,7 @@ func TestHistoryChangesSurviveABuildWithoutPackages(t *testing.T) {
 	t.Setenv("CGHISTORY_SECDB", f.secdb)
 	b3 := f.s.PushLayers(t, "chainguard/app", "latest", now.Add(-3600e9), "linux/amd64", registrytest.Layer{"app": "static binary"})
 	cli, out, _ := newTestCLI(t, `{}`)
-	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), changes: true,
-		platform: "linux/amd64", format: "{{.Digest}} {{.Changes}}", noTrunc: true}))
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, historyOptions{image: f.s.Ref("chainguard/app", "latest"), HistoryFlags: config.HistoryFlags{Changes: true, Platform: "linux/amd64", Format: "{{.Digest}} {{.Changes}}", NoTrunc: true}}))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	assert.Equal(t, len(lines), 3)
 	assert.Assert(t, strings.HasPrefix(lines[0], b3.String()+" cannot summarise: ") && strings.Contains(lines[0], "no package inventory found"), lines[0])
@@ -200,8 +197,7 @@ esac
 	assert.NilError(t, os.WriteFile(bin+"/grype", []byte(script), 0o755))
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
 	cli, out, _ := newTestCLI(t, `{}`)
-	assert.NilError(t, runDiff(context.Background(), cli, diffOptions{from: f.s.Ref("chainguard/app", "latest"), source: "auto",
-		vulns: "grype", format: "json", platform: "linux/amd64"}))
+	assert.NilError(t, runDiffOpts(context.Background(), cli, diffOptions{from: f.s.Ref("chainguard/app", "latest"), DiffFlags: config.DiffFlags{Source: "auto", Vulns: "grype", Format: "json", Platform: "linux/amd64"}}))
 	var doc struct {
 		Vulnerabilities struct{ Added, Removed []map[string]string }
 	}

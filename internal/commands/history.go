@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
@@ -18,20 +19,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// historyOptions are cghistory's flags.
 type historyOptions struct {
-	image     string
-	format    string
-	quiet     bool
-	noTrunc   bool
-	last      int
-	since     string
-	until     string
-	platforms bool
-	platform  string
-	changes   bool
-	verify    verifyOptions
-	registry  registryOptions
-	now       func() time.Time
+	image string
+	config.HistoryFlags
+	now func() time.Time
+}
+
+// config resolves the run's configuration once.
+func (opts historyOptions) config(dockerCLI command.Cli) (*config.History, error) {
+	return config.ResolveHistory(opts.image, opts.HistoryFlags, config.Env{Docker: dockerCLI.ConfigFile(), Now: opts.now})
 }
 
 func newHistoryCommand(dockerCLI command.Cli) *cobra.Command {
@@ -52,44 +49,41 @@ config.json); the tag defaults to "latest".`,
 		ValidArgsFunction: completeImages(dockerCLI, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.image = args[0]
-			return runHistory(cmd.Context(), dockerCLI, opts)
+			cfg, err := opts.config(dockerCLI)
+			if err != nil {
+				return err
+			}
+			return runHistory(cmd.Context(), dockerCLI, cfg)
 		},
 		DisableFlagsInUseLine: true,
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.format, "format", "", flagsHelper.FormatHelp)
-	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Only show digests")
-	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output")
-	flags.IntVarP(&opts.last, "last", "n", 0, "Show only the N most recent builds")
-	flags.StringVar(&opts.since, "since", "", `Show builds since a time: RFC 3339, a date ("2026-01-02") or a duration ("36h", "7d")`)
-	flags.StringVar(&opts.until, "until", "", "Show builds up to a time (same forms as --since)")
-	flags.BoolVar(&opts.platforms, "platforms", false, "Show each build's per-platform digests and sizes")
-	flags.StringVar(&opts.platform, "platform", "", `Show only this platform's digest, "os/arch[/variant]" (implies --platforms)`)
-	addVerifyFlags(flags, &opts.verify)
-	flags.BoolVar(&opts.changes, "changes", false, "Summarise what changed from the build before: packages, fixed CVEs (as cgdiff)")
-	addRegistryFlags(flags, &opts.registry)
+	flags.StringVar(&opts.Format, "format", "", flagsHelper.FormatHelp)
+	flags.BoolVarP(&opts.Quiet, "quiet", "q", false, "Only show digests")
+	flags.BoolVar(&opts.NoTrunc, "no-trunc", false, "Don't truncate output")
+	flags.IntVarP(&opts.Last, "last", "n", 0, "Show only the N most recent builds")
+	flags.StringVar(&opts.Since, "since", "", `Show builds since a time: RFC 3339, a date ("2026-01-02") or a duration ("36h", "7d")`)
+	flags.StringVar(&opts.Until, "until", "", "Show builds up to a time (same forms as --since)")
+	flags.BoolVar(&opts.Platforms, "platforms", false, "Show each build's per-platform digests and sizes")
+	flags.StringVar(&opts.Platform, "platform", "", `Show only this platform's digest, "os/arch[/variant]" (implies --platforms)`)
+	addVerifyFlags(flags, &opts.Verify)
+	flags.BoolVar(&opts.Changes, "changes", false, "Summarise what changed from the build before: packages, fixed CVEs (as cgdiff)")
+	addRegistryFlags(flags, &opts.Registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completePlatforms(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("since", completeDates(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("until", completeDates(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	cmd.AddCommand(newTagsCommand(dockerCLI), newAuthCommand(dockerCLI), newHintsCommand(dockerCLI), newHookCommand(dockerCLI))
+	cmd.AddCommand(newTagsCommand(dockerCLI), newAuthCommand(dockerCLI), newBisectCommand(dockerCLI), newHintsCommand(dockerCLI), newHookCommand(dockerCLI))
 	return cmd
 }
 
-func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions) error {
-	now := time.Now
-	if opts.now != nil {
-		now = opts.now
-	}
-	req, err := opts.request(now())
+func runHistory(ctx context.Context, dockerCLI command.Cli, cfg *config.History) error {
+	req := cfg.Request
+	d, err := depsFor(dockerCLI, cfg.Common)
 	if err != nil {
 		return err
 	}
-	d, err := newDeps(dockerCLI, opts.registry)
-	if err != nil {
-		return err
-	}
-	tag, err := d.refs.Tag(opts.image)
+	tag, err := d.refs.Tag(cfg.Image)
 	if err != nil {
 		return err
 	}
@@ -97,14 +91,14 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 	if mirrored {
 		req.Upstream = &up
 	}
-	iv, err := d.verifier(opts.verify)
+	iv, err := d.verifier(cfg.Verify)
 	if err != nil {
 		return err
 	}
 	var builds *history.Builds
 	var changes []imagediff.Explanation
 	var signatures []sigverify.Outcome
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+	err = withTimeout(ctx, cfg.Common.Timeout, func(ctx context.Context) (err error) {
 		if builds, err = d.history().Builds(ctx, tag, req); err != nil || builds.Unsupported != nil {
 			return err
 		}
@@ -113,26 +107,26 @@ func runHistory(ctx context.Context, dockerCLI command.Cli, opts historyOptions)
 				return err
 			}
 		}
-		if opts.changes {
-			changes, err = d.differ(nil).Changelog(ctx, tag.Context(), builds.All, len(builds.Entries), summaryOptions(req.Platform))
+		if cfg.Changes {
+			changes, err = d.differ(nil).Changelog(ctx, tag.Context(), builds.All, len(builds.Entries), d.summary(req.Platform))
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if mirrored && !opts.quiet {
+	if mirrored && !cfg.Quiet {
 		fmt.Fprintf(dockerCLI.Err(), "History of %s from its upstream %s\n", tag, up)
 	}
-	platforms := opts.platforms && builds.Unsupported == nil
-	table, quiet := output.HistoryFormats(opts.changes, platforms, req.Platform != nil && platforms, signatures != nil)
+	platforms := cfg.Platforms && builds.Unsupported == nil
+	table, quiet := output.HistoryFormats(cfg.Changes, platforms, req.Platform != nil && platforms, signatures != nil)
 	if err := output.WriteHistory(output.HistoryContext{
 		Context: formatter.Context{
 			Output: dockerCLI.Out(),
-			Format: output.Format(opts.format, opts.quiet, table, quiet),
-			Trunc:  !opts.noTrunc && !opts.quiet,
+			Format: output.Format(cfg.Format, cfg.Quiet, table, quiet),
+			Trunc:  !cfg.NoTrunc && !cfg.Quiet,
 		},
-		Image: tag.Context().String(), Tag: tag.TagStr(), Platforms: platforms, Now: now(), Changes: changes,
+		Image: tag.Context().String(), Tag: tag.TagStr(), Platforms: platforms, Now: cfg.Now, Changes: changes,
 		Upstream: upstreamName(up, mirrored), Signatures: signatures,
 	}, builds.Entries); err != nil {
 		return err
@@ -157,22 +151,4 @@ func upstreamName(up name.Tag, mirrored bool) string {
 		return ""
 	}
 	return up.Context().String()
-}
-
-// request turns the flags into a history request.
-func (opts *historyOptions) request(now time.Time) (history.Request, error) {
-	q, err := history.ParseQuery(opts.since, opts.until, now)
-	if err != nil {
-		return history.Request{}, err
-	}
-	if opts.last < 0 {
-		return history.Request{}, fmt.Errorf("--last must not be negative")
-	}
-	platform, err := parsePlatform(opts.platform)
-	if err != nil {
-		return history.Request{}, err
-	}
-	opts.platforms = opts.platforms || platform != nil
-	// -q prints only digests: no platforms to resolve unless one is chosen.
-	return history.Request{Query: q, Last: opts.last, Platforms: opts.platforms && (!opts.quiet || platform != nil), Platform: platform}, nil
 }

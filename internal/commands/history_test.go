@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/config"
+	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
@@ -34,7 +35,7 @@ func newTestCLI(t *testing.T, configJSON string) (testCLI, *bytes.Buffer, *bytes
 	d, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(&errb),
 		command.WithInputStream(io.NopCloser(strings.NewReader(""))))
 	assert.NilError(t, err)
-	cf, err := config.LoadFromReader(strings.NewReader(configJSON))
+	cf, err := dockerconfig.LoadFromReader(strings.NewReader(configJSON))
 	assert.NilError(t, err)
 	return testCLI{DockerCli: d, cfg: cf}, &out, &errb
 }
@@ -59,14 +60,14 @@ func TestHistoryGolden(t *testing.T) {
 		opts historyOptions
 	}{
 		{"history-table", historyOptions{}},
-		{"history-no-trunc", historyOptions{noTrunc: true}},
-		{"history-quiet", historyOptions{quiet: true}},
-		{"history-json", historyOptions{format: "json"}},
-		{"history-template", historyOptions{format: "{{.UpdatedAt}} {{.Tag}} {{.Digest}}"}},
-		{"history-table-template", historyOptions{format: "table {{.Digest}}\t{{.UpdatedSince}}"}},
-		{"history-last", historyOptions{last: 2}},
-		{"history-since", historyOptions{since: "2d"}},
-		{"history-until", historyOptions{until: "2026-11-20"}},
+		{"history-no-trunc", historyOptions{HistoryFlags: config.HistoryFlags{NoTrunc: true}}},
+		{"history-quiet", historyOptions{HistoryFlags: config.HistoryFlags{Quiet: true}}},
+		{"history-json", historyOptions{HistoryFlags: config.HistoryFlags{Format: "json"}}},
+		{"history-template", historyOptions{HistoryFlags: config.HistoryFlags{Format: "{{.UpdatedAt}} {{.Tag}} {{.Digest}}"}}},
+		{"history-table-template", historyOptions{HistoryFlags: config.HistoryFlags{Format: "table {{.Digest}}\t{{.UpdatedSince}}"}}},
+		{"history-last", historyOptions{HistoryFlags: config.HistoryFlags{Last: 2}}},
+		{"history-since", historyOptions{HistoryFlags: config.HistoryFlags{Since: "2d"}}},
+		{"history-until", historyOptions{HistoryFlags: config.HistoryFlags{Until: "2026-11-20"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +75,7 @@ func TestHistoryGolden(t *testing.T) {
 			opts := tc.opts
 			opts.image = s.Ref("chainguard/nginx", "")
 			opts.now = func() time.Time { return now }
-			assert.NilError(t, runHistory(context.Background(), cli, opts))
+			assert.NilError(t, runHistoryOpts(context.Background(), cli, opts))
 			golden.Assert(t, strings.ReplaceAll(out.String(), s.Host, "REGISTRY"), tc.name+".golden")
 		})
 	}
@@ -83,7 +84,7 @@ func TestHistoryGolden(t *testing.T) {
 func TestHistoryNamespace(t *testing.T) {
 	s := historyRegistry(t)
 	cli, out, _ := newTestCLI(t, fmt.Sprintf(`{"plugins":{"cghistory":{"namespace":%q}}}`, s.Host+"/chainguard"))
-	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: "nginx", quiet: true, last: 1}))
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, historyOptions{image: "nginx", HistoryFlags: config.HistoryFlags{Quiet: true, Last: 1}}))
 	assert.Equal(t, out.String(), dg('c')+"\n")
 
 	// The environment wins over config.json.
@@ -91,7 +92,7 @@ func TestHistoryNamespace(t *testing.T) {
 	other.RecordHistory("cg/nginx", "latest", dg('d'), now)
 	t.Setenv("CGHISTORY_NAMESPACE", other.Host+"/cg")
 	out.Reset()
-	assert.NilError(t, runHistory(context.Background(), cli, historyOptions{image: "nginx", quiet: true}))
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, historyOptions{image: "nginx", HistoryFlags: config.HistoryFlags{Quiet: true}}))
 	assert.Equal(t, out.String(), dg('d')+"\n")
 }
 

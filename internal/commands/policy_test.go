@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"gotest.tools/v3/assert"
@@ -84,29 +85,29 @@ func TestUpdatePolicies(t *testing.T) {
 		stderr string // in the notes or summary
 		stdout string
 	}{
-		{"plain update", f.b1, pinOptions{update: true}, f.b4, "", ""},
-		{"changed packages", f.b1, pinOptions{onlyIfChanged: "packages"}, f.b4, "", ""},
-		{"no-op rebuild held", f.b1, pinOptions{onlyIfChanged: "packages", at: "7d"}, f.b1, "not moved: rebuild, same packages", ""},
-		{"a real change under --at", f.b1, pinOptions{onlyIfChanged: "packages", at: "5d"}, f.b3, "", ""},
-		{"vulns: a fix moves", f.b1, pinOptions{onlyIfChanged: "vulns"}, f.b4, "1 moved for a CVE fix", "(fixes CVE-2024-0001)"},
-		{"vulns: no fix holds", f.b3, pinOptions{onlyIfChanged: "vulns"}, f.b3, "not moved: newer build fixes no CVE", ""},
-		{"fixes: the oldest build that fixes", f.b1, pinOptions{fixes: []string{"CVE-2024-0001"}}, f.b3, "", "(fixes CVE-2024-0001)"},
-		{"fixes: not affected", f.b3, pinOptions{fixes: []string{"CVE-2024-0001"}}, f.b3, "not moved: not affected by CVE-2024-0001", ""},
-		{"cooldown takes a fix early", f.b1, pinOptions{update: true, cooldown: "7d"}, f.b4, "1 moved for a CVE fix", "(taken within the cooldown)"},
-		{"strict cooldown does not", f.b1, pinOptions{update: true, cooldown: "7d", cooldownStrict: true}, f.b2, "", ""},
-		{"check with a policy", f.b1, pinOptions{onlyIfChanged: "vulns", check: true}, f.b1, "Would pin 1 reference", "(fixes CVE-2024-0001)"},
-		{"explain with a policy", f.b1, pinOptions{fixes: []string{"CVE-2024-0001"}, explain: true}, f.b3, "", "(fixes CVE-2024-0001)\n    libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001)"},
-		{"ignored", f.b1, pinOptions{update: true, ignore: []string{"*/chainguard/app:*"}}, f.b1, "ignored (*/chainguard/app:*)", ""},
-		{"ignored then taken back", f.b1, pinOptions{update: true, ignore: []string{"*/chainguard/*", "!*/chainguard/app:latest"}}, f.b4, "", ""},
+		{"plain update", f.b1, pinOptions{PinFlags: config.PinFlags{Update: true}}, f.b4, "", ""},
+		{"changed packages", f.b1, pinOptions{PinFlags: config.PinFlags{OnlyIfChanged: "packages"}}, f.b4, "", ""},
+		{"no-op rebuild held", f.b1, pinOptions{PinFlags: config.PinFlags{OnlyIfChanged: "packages", At: "7d"}}, f.b1, "not moved: rebuild, same packages", ""},
+		{"a real change under --at", f.b1, pinOptions{PinFlags: config.PinFlags{OnlyIfChanged: "packages", At: "5d"}}, f.b3, "", ""},
+		{"vulns: a fix moves", f.b1, pinOptions{PinFlags: config.PinFlags{OnlyIfChanged: "vulns"}}, f.b4, "1 moved for a CVE fix", "(fixes CVE-2024-0001)"},
+		{"vulns: no fix holds", f.b3, pinOptions{PinFlags: config.PinFlags{OnlyIfChanged: "vulns"}}, f.b3, "not moved: newer build fixes no CVE", ""},
+		{"fixes: the oldest build that fixes", f.b1, pinOptions{PinFlags: config.PinFlags{Fixes: []string{"CVE-2024-0001"}}}, f.b3, "", "(fixes CVE-2024-0001)"},
+		{"fixes: not affected", f.b3, pinOptions{PinFlags: config.PinFlags{Fixes: []string{"CVE-2024-0001"}}}, f.b3, "not moved: not affected by CVE-2024-0001", ""},
+		{"cooldown takes a fix early", f.b1, pinOptions{PinFlags: config.PinFlags{Update: true, Cooldown: "7d"}}, f.b4, "1 moved for a CVE fix", "(taken within the cooldown)"},
+		{"strict cooldown does not", f.b1, pinOptions{PinFlags: config.PinFlags{Update: true, Cooldown: "7d", CooldownStrict: true}}, f.b2, "", ""},
+		{"check with a policy", f.b1, pinOptions{PinFlags: config.PinFlags{OnlyIfChanged: "vulns", Check: true}}, f.b1, "Would pin 1 reference", "(fixes CVE-2024-0001)"},
+		{"explain with a policy", f.b1, pinOptions{PinFlags: config.PinFlags{Fixes: []string{"CVE-2024-0001"}, Explain: true}}, f.b3, "", "(fixes CVE-2024-0001)\n    libssl3 3.4.0-r0→3.4.0-r1 (fixes CVE-2024-0001)"},
+		{"ignored", f.b1, pinOptions{PinFlags: config.PinFlags{Update: true, Ignore: []string{"*/chainguard/app:*"}}}, f.b1, "ignored (*/chainguard/app:*)", ""},
+		{"ignored then taken back", f.b1, pinOptions{PinFlags: config.PinFlags{Update: true, Ignore: []string{"*/chainguard/*", "!*/chainguard/app:latest"}}}, f.b4, "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, digest := f.pinned(t, tc.from)
 			cli, out, errb := newTestCLI(t, `{}`)
 			t.Setenv("CGHISTORY_SECDB", f.secdb)
-			tc.opts.paths, tc.opts.jobs, tc.opts.now = []string{dir}, 8, clock
-			err := runPin(context.Background(), cli, tc.opts)
-			if tc.opts.check {
+			tc.opts.paths, tc.opts.Jobs, tc.opts.now = []string{dir}, 8, clock
+			err := runPinOpts(context.Background(), cli, tc.opts)
+			if tc.opts.Check {
 				assert.ErrorContains(t, err, "1 reference is not pinned")
 			} else {
 				assert.NilError(t, err)
@@ -122,12 +123,13 @@ func TestFixesErrors(t *testing.T) {
 	f := newPolicyFixture(t)
 	dir, digest := f.pinned(t, f.b4)
 	cli, _, _ := newTestCLI(t, `{}`)
-	err := runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, fixes: []string{"CVE-2024-0002"}, now: func() time.Time { return now }})
+	err := runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, now: func() time.Time { return now }, PinFlags: config.PinFlags{Jobs: 8, Fixes: []string{"CVE-2024-0002"}}})
 	assert.ErrorContains(t, err, "compose.yaml:3: "+f.ref+"@"+f.b4.String()+": no build of "+f.ref+" fixes CVE-2024-0002")
 	assert.Equal(t, digest(), f.b4.String())
-	for _, bad := range []pinOptions{{fixes: []string{"openssl"}}, {onlyIfChanged: "size"}, {fixes: []string{"CVE-1"}, at: "1d"}, {ignore: []string{"["}}} {
-		bad.paths, bad.jobs = []string{dir}, 8
-		assert.Assert(t, runPin(context.Background(), cli, bad) != nil, "%+v accepted", bad)
+	for _, bad := range []config.PinFlags{{Fixes: []string{"openssl"}}, {OnlyIfChanged: "size"}, {Fixes: []string{"CVE-1"}, At: "1d"}, {Ignore: []string{"["}}} {
+		bad := pinOptions{paths: []string{dir}, PinFlags: bad}
+		bad.Jobs = 8
+		assert.Assert(t, runPinOpts(context.Background(), cli, bad) != nil, "%+v accepted", bad)
 	}
 }
 
@@ -143,8 +145,8 @@ func TestOutdated(t *testing.T) {
 		"  d:\n    image: "+oldRef+"@"+oldDigest+"\n"), 0o644))
 	cli, out, _ := newTestCLI(t, `{}`)
 	t.Setenv("CGHISTORY_SECDB", f.secdb)
-	opts := pinOptions{paths: []string{dir}, jobs: 8, outdated: true, staleAfter: "30d", format: "json", now: func() time.Time { return now }}
-	assert.NilError(t, runPin(context.Background(), cli, opts))
+	opts := pinOptions{paths: []string{dir}, now: func() time.Time { return now }, PinFlags: config.PinFlags{Jobs: 8, Outdated: true, StaleAfter: "30d", Format: "json"}}
+	assert.NilError(t, runPinOpts(context.Background(), cli, opts))
 	var rows []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var m map[string]any
@@ -164,23 +166,23 @@ func TestOutdated(t *testing.T) {
 
 	// The table, and --exit-code with and without tolerance.
 	out.Reset()
-	opts.format, opts.exitCode = "", true
-	err := runPin(context.Background(), cli, opts)
+	opts.Format, opts.ExitCode = "", true
+	err := runPinOpts(context.Background(), cli, opts)
 	assert.ErrorContains(t, err, "1 pin is behind their tags")
 	lines := strings.Split(out.String(), "\n")
 	assert.Assert(t, strings.HasPrefix(lines[0], "LOCATION"), out.String())
 	assert.Assert(t, strings.Contains(lines[1], "2026-11-13") && strings.Contains(lines[1], "CVE-2024-0001"), lines[1])
-	opts.maxBehind = 3
-	assert.NilError(t, runPin(context.Background(), cli, opts))
-	opts.maxBehind, opts.maxAge = 0, "9d"
-	assert.NilError(t, runPin(context.Background(), cli, opts))
-	opts.maxAge = "7d"
-	assert.ErrorContains(t, runPin(context.Background(), cli, opts), "behind")
+	opts.MaxBehind = 3
+	assert.NilError(t, runPinOpts(context.Background(), cli, opts))
+	opts.MaxBehind, opts.MaxAge = 0, "9d"
+	assert.NilError(t, runPinOpts(context.Background(), cli, opts))
+	opts.MaxAge = "7d"
+	assert.ErrorContains(t, runPinOpts(context.Background(), cli, opts), "behind")
 
 	// Markdown, for an issue or pull request.
 	out.Reset()
-	opts.format, opts.exitCode = "markdown", false
-	assert.NilError(t, runPin(context.Background(), cli, opts))
+	opts.Format, opts.ExitCode = "markdown", false
+	assert.NilError(t, runPinOpts(context.Background(), cli, opts))
 	assert.Assert(t, strings.Contains(out.String(), "| unpinned |"), out.String())
 }
 
@@ -197,23 +199,23 @@ func TestPolicyFile(t *testing.T) {
 	cli, out, _ := newTestCLI(t, `{}`)
 	run := func(opts pinOptions, changed ...string) error {
 		opts.paths, opts.now = []string{sub}, func() time.Time { return now }
-		if opts.jobs == 0 {
-			opts.jobs = 8
+		if opts.Jobs == 0 {
+			opts.Jobs = 8
 		}
 		opts.changed = func(flag string) bool { return slices.Contains(changed, flag) }
-		return runPin(context.Background(), cli, opts)
+		return runPinOpts(context.Background(), cli, opts)
 	}
 	// Found from a subdirectory: update with a strict 7-day cooldown → b2.
 	assert.NilError(t, run(pinOptions{}))
 	got, _ := os.ReadFile(compose)
 	assert.Assert(t, strings.Contains(string(got), f.b2.String()), string(got))
 	// A flag wins over the file.
-	assert.NilError(t, run(pinOptions{cooldown: "0s"}, "cooldown"))
+	assert.NilError(t, run(pinOptions{PinFlags: config.PinFlags{Cooldown: "0s"}}, "cooldown"))
 	got, _ = os.ReadFile(compose)
 	assert.Assert(t, strings.Contains(string(got), f.b4.String()), string(got))
 	// --show-config says where each value came from.
 	out.Reset()
-	assert.NilError(t, run(pinOptions{showConfig: true, cooldown: "1d"}, "cooldown"))
+	assert.NilError(t, run(pinOptions{PinFlags: config.PinFlags{ShowConfig: true, Cooldown: "1d"}}, "cooldown"))
 	cfg := out.String()
 	policyFile := filepath.Join(repo, ".cgpin.yaml")
 	cfg = regexp.MustCompile(` +`).ReplaceAllString(cfg, " ")
@@ -249,11 +251,11 @@ func TestPolicyFileKindGlobs(t *testing.T) {
 	write(policyFile, "files:\n  \"deploy/*-values.yaml\": helm\n")
 	cli, _, _ := newTestCLI(t, `{}`)
 	run := func(opts pinOptions) error {
-		opts.paths, opts.now, opts.jobs = []string{repo}, func() time.Time { return now }, 8
+		opts.paths, opts.now, opts.Jobs = []string{repo}, func() time.Time { return now }, 8
 		opts.changed = func(string) bool { return false }
-		return runPin(context.Background(), cli, opts)
+		return runPinOpts(context.Background(), cli, opts)
 	}
-	assert.NilError(t, run(pinOptions{kinds: []string{"gitlab-ci=ci/*.yml"}}))
+	assert.NilError(t, run(pinOptions{PinFlags: config.PinFlags{Kinds: []string{"gitlab-ci=ci/*.yml"}}}))
 	for _, p := range []string{values, ci} {
 		got, _ := os.ReadFile(p)
 		assert.Equal(t, string(got), "image: "+f.ref+"@"+f.b4.String()+"\n", p)

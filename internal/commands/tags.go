@@ -56,7 +56,7 @@ func runTags(ctx context.Context, dockerCLI command.Cli, opts tagsOptions) error
 		return err
 	}
 	var tags []string
-	err = withTimeout(ctx, opts.registry.timeout, func(ctx context.Context) (err error) {
+	err = withTimeout(ctx, opts.registry.Timeout, func(ctx context.Context) (err error) {
 		tags, err = d.client.Tags(ctx, repo)
 		return err
 	})

@@ -4,40 +4,34 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
+	"github.com/docker-cghistory/docker-cghistory/internal/policy"
 	"github.com/docker-cghistory/docker-cghistory/internal/sigverify"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/spf13/pflag"
 )
 
 // verifyOptions are the signature flags, named as cosign names them.
-type verifyOptions struct {
-	verify         bool
-	identity       string
-	identityRegexp string
-	issuer         string
-	issuerRegexp   string
-	trustedRoot    string
-	key            string
-}
+type verifyOptions = config.Verify
 
 func addVerifyFlags(flags *pflag.FlagSet, opts *verifyOptions) {
-	flags.BoolVar(&opts.verify, "verify", false, "Check Sigstore signatures (cgr.dev/chainguard: Chainguard's release identity by default)")
-	flags.StringVar(&opts.identity, "certificate-identity", "", "With --verify, the signer's identity (the certificate's subject alternative name)")
-	flags.StringVar(&opts.identityRegexp, "certificate-identity-regexp", "", "With --verify, a regular expression for the signer's identity")
-	flags.StringVar(&opts.issuer, "certificate-oidc-issuer", "", "With --verify, the identity's OIDC issuer")
-	flags.StringVar(&opts.issuerRegexp, "certificate-oidc-issuer-regexp", "", "With --verify, a regular expression for the OIDC issuer")
-	flags.StringVar(&opts.key, "key", "", "With --verify, a PEM public key: check key-based signatures (cosign sign --key) instead of identities")
-	flags.StringVar(&opts.trustedRoot, "trusted-root", "", "With --verify, a Sigstore trusted_root.json (default: the public-good root through TUF, cached)")
+	flags.BoolVar(&opts.Enabled, "verify", false, "Check Sigstore signatures (cgr.dev/chainguard: Chainguard's release identity by default)")
+	flags.StringVar(&opts.Identity, "certificate-identity", "", "With --verify, the signer's identity (the certificate's subject alternative name)")
+	flags.StringVar(&opts.IdentityRegexp, "certificate-identity-regexp", "", "With --verify, a regular expression for the signer's identity")
+	flags.StringVar(&opts.Issuer, "certificate-oidc-issuer", "", "With --verify, the identity's OIDC issuer")
+	flags.StringVar(&opts.IssuerRegexp, "certificate-oidc-issuer-regexp", "", "With --verify, a regular expression for the OIDC issuer")
+	flags.StringVar(&opts.Key, "key", "", "With --verify, a PEM public key: check key-based signatures (cosign sign --key) instead of identities")
+	flags.StringVar(&opts.TrustedRoot, "trusted-root", "", "With --verify, a Sigstore trusted_root.json (default: the public-good root through TUF, cached)")
 }
 
 // imageVerifier checks images against the run's policy; a mirror's images
@@ -51,22 +45,21 @@ type imageVerifier struct {
 	soft bool
 
 	once      sync.Once
-	load      func() (root.TrustedMaterial, error)
+	load      func() (root.TrustedMaterial, string, error)
 	loadError error
 }
 
 // ready loads the trusted material on first use: a run that checks no
-// signature never fetches it.
+// signature never fetches it. Cached verifications are keyed by the
+// trusted root file's bytes as read (never sigstore-go's re-serialised
+// root, whose log order is unstable), so a root replaced at the same path
+// or refreshed is never bypassed and the same root always finds them.
 func (iv *imageVerifier) ready() error {
 	iv.once.Do(func() {
-		iv.v.Trusted, iv.loadError = iv.load()
-		// Cached verifications are keyed by the trusted root's content, so
-		// a root replaced at the same path (or refreshed) is never bypassed.
-		if m, ok := iv.v.Trusted.(interface{ MarshalJSON() ([]byte, error) }); ok && iv.loadError == nil {
-			if b, err := m.MarshalJSON(); err == nil {
-				sum := sha256.Sum256(b)
-				iv.v.TrustKey = "root:" + hex.EncodeToString(sum[:])
-			}
+		var key string
+		iv.v.Trusted, key, iv.loadError = iv.load()
+		if key != "" {
+			iv.v.TrustKey = key
 		}
 	})
 	return iv.loadError
@@ -149,41 +142,52 @@ func (iv *imageVerifier) CheckAll(ctx context.Context, repo name.Repository, dig
 
 // verifier builds the run's signature checker, or nil without --verify.
 func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
-	if !opts.verify {
-		if opts.identity+opts.identityRegexp+opts.issuer+opts.issuerRegexp+opts.trustedRoot+opts.key != "" {
+	if !opts.Enabled {
+		if opts.Identity+opts.IdentityRegexp+opts.Issuer+opts.IssuerRegexp+opts.TrustedRoot+opts.Key != "" {
 			return nil, errors.New("the certificate, key and trusted-root flags go with --verify")
 		}
 		return nil, nil
 	}
-	policy := sigverify.Policy{Identity: opts.identity, IdentityRegexp: opts.identityRegexp, Issuer: opts.issuer, IssuerRegexp: opts.issuerRegexp}
-	if opts.key != "" {
-		if !policy.Empty() {
+	pol := sigverify.Policy{Identity: opts.Identity, IdentityRegexp: opts.IdentityRegexp, Issuer: opts.Issuer, IssuerRegexp: opts.IssuerRegexp}
+	if opts.Key != "" {
+		if !pol.Empty() {
 			return nil, errors.New("--key checks key-based signatures: it does not go with the certificate flags")
 		}
-		pem, err := os.ReadFile(opts.key)
+		label := pathLabel("--key", opts.KeyIn)
+		pem, err := policy.ReadFile(opts.Key, opts.KeyIn)
 		if err != nil {
-			return nil, fmt.Errorf("--key: %w", err)
+			return nil, fmt.Errorf("%s: %w", label, err)
 		}
-		if policy.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem); err != nil {
-			return nil, fmt.Errorf("--key %s: %w", opts.key, err)
+		// Never the parser's error: it may quote the file, which could be
+		// any file (a token, named by mistake or by a hostile policy).
+		if pol.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem); err != nil {
+			return nil, fmt.Errorf("%s %s: not a PEM public key (as cosign generate-key-pair writes cosign.pub)", label, opts.Key)
 		}
 	}
 	trustKey := "public-good"
-	if opts.trustedRoot != "" {
-		b, err := os.ReadFile(opts.trustedRoot)
+	var rootJSON []byte
+	if opts.TrustedRoot != "" {
+		b, err := policy.ReadFile(opts.TrustedRoot, opts.TrustedRootIn)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-root: %w", err)
+			return nil, fmt.Errorf("%s: %w", pathLabel("--trusted-root", opts.TrustedRootIn), err)
 		}
+		rootJSON = b
 		sum := sha256.Sum256(b)
 		trustKey = "root:" + hex.EncodeToString(sum[:])
 	}
 	iv := &imageVerifier{
 		v:       &sigverify.Verifier{Registry: d.client, Cache: d.cache, TrustKey: trustKey},
-		policy:  policy,
+		policy:  pol,
 		mirrors: d.mirrors.Upstream,
-		load:    func() (root.TrustedMaterial, error) { return trustedMaterial(opts.trustedRoot, d.cache.Dir) },
+		load: func() (root.TrustedMaterial, string, error) {
+			if opts.TrustedRoot != "" {
+				tr, err := parseTrustedRoot(pathLabel("--trusted-root", opts.TrustedRootIn), opts.TrustedRoot, rootJSON)
+				return tr, trustKey, err
+			}
+			return publicGoodRoot(d.cache.Dir)
+		},
 	}
-	if opts.trustedRoot != "" { // a bad file is a usage error, now
+	if opts.TrustedRoot != "" { // a bad file is a usage error, now
 		if err := iv.ready(); err != nil {
 			return nil, err
 		}
@@ -191,24 +195,49 @@ func (d *deps) verifier(opts verifyOptions) (*imageVerifier, error) {
 	return iv, nil
 }
 
-// trustedMaterial is --trusted-root, else Sigstore's public-good root
-// through TUF (sigstore-go's embedded root, cached beside the plugin's
-// cache and refreshed as its metadata says; works offline once cached).
-func trustedMaterial(path, cacheDir string) (root.TrustedMaterial, error) {
-	if path != "" {
-		tr, err := root.NewTrustedRootFromPath(path)
-		if err != nil {
-			return nil, fmt.Errorf("--trusted-root: %w", err)
-		}
-		return tr, nil
+// pathLabel names a file's flag in errors, or its key in the policy file.
+func pathLabel(flag, within string) string {
+	if within != "" {
+		return strings.TrimPrefix(flag, "--") + " (" + policy.FileName + ")"
 	}
-	opts := tuf.DefaultOptions()
-	if cacheDir != "" {
-		opts = opts.WithCachePath(filepath.Join(cacheDir, "tuf"))
-	}
-	tr, err := root.FetchTrustedRootWithOptions(opts)
+	return flag
+}
+
+// publicGoodRoot is Sigstore's public-good trusted root through TUF
+// (sigstore-go's embedded root, cached beside the plugin's cache and
+// refreshed as its metadata says; works offline once cached), with the key
+// that names it in caches.
+func publicGoodRoot(cacheDir string) (root.TrustedMaterial, string, error) {
+	tm, key, err := sigverify.LoadTrustedRoot("", cacheDir)
 	if err != nil {
-		return nil, fmt.Errorf("the Sigstore trusted root (TUF): %w (pass --trusted-root FILE when offline)", err)
+		return nil, "", fmt.Errorf("%w (pass --trusted-root FILE when offline)", err)
+	}
+	return tm, key, nil
+}
+
+// protoPosition is where protojson stopped, as its errors say it.
+var protoPosition = regexp.MustCompile(`line \d+:\d+`)
+
+// parseTrustedRoot reads a trusted_root.json. Its errors say where the file
+// is wrong, never what it holds: the JSON and protobuf parsers quote the
+// bytes they stop at, and the file may be any file (a token, named by
+// mistake or by a hostile policy).
+func parseTrustedRoot(label, path string, data []byte) (*root.TrustedRoot, error) {
+	var raw json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		at := ""
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+			at = fmt.Sprintf(" (a syntax error at byte %d)", se.Offset)
+		}
+		return nil, fmt.Errorf("%s %s: not JSON%s: want a Sigstore trusted_root.json", label, path, at)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
+	if err != nil {
+		at := ""
+		if m := protoPosition.FindString(err.Error()); m != "" {
+			at = " (at " + m + ")"
+		}
+		return nil, fmt.Errorf("%s %s: not a Sigstore trusted_root.json%s", label, path, at)
 	}
 	return tr, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 	"gotest.tools/v3/assert"
 )
@@ -40,8 +41,8 @@ func TestPinVerify(t *testing.T) {
 	content := "services:\n  a:\n    image: " + s.Ref("acme/good", "latest") + "\n  b:\n    image: " + s.Ref("acme/bad", "latest") + "\n  c:\n    image: " + s.Ref("acme/none", "latest") + "\n"
 	assert.NilError(t, os.WriteFile(compose, []byte(content), 0o644))
 	cli, _, _ := newTestCLI(t, `{}`)
-	v := verifyOptions{verify: true, identity: signer, issuer: ghOIDC, trustedRoot: root}
-	err := runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, verify: v})
+	v := verifyOptions{Enabled: true, Identity: signer, Issuer: ghOIDC, TrustedRoot: root}
+	err := runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Verify: v}})
 	assert.ErrorContains(t, err, "compose.yaml:5: "+s.Ref("acme/bad", "latest")+": not pinned to sha256:")
 	assert.ErrorContains(t, err, "wrong identity")
 	assert.ErrorContains(t, err, "compose.yaml:7: "+s.Ref("acme/none", "latest")+": not pinned to sha256:")
@@ -52,23 +53,23 @@ func TestPinVerify(t *testing.T) {
 
 	// Only the signed image: pinned.
 	assert.NilError(t, os.WriteFile(compose, []byte("services:\n  a:\n    image: "+s.Ref("acme/good", "latest")+"\n"), 0o644))
-	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, verify: v}))
+	assert.NilError(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Verify: v}}))
 	got, _ = os.ReadFile(compose)
 	assert.Assert(t, strings.Contains(string(got), "@sha256:"), string(got))
 
 	// --check --verify fails on an existing pin that does not verify.
 	bad := s.History("acme/bad", "latest")[0].Digest
 	assert.NilError(t, os.WriteFile(compose, []byte("services:\n  b:\n    image: "+s.Ref("acme/bad", "latest")+"@"+bad+"\n"), 0o644))
-	err = runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, verify: v})
+	err = runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Check: true, Verify: v}})
 	assert.ErrorContains(t, err, "the pinned build "+bad+" does not verify")
 	// …also with --update, where the pin stays (it is the tag's current build).
-	err = runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, update: true, verify: v})
+	err = runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Check: true, Update: true, Verify: v}})
 	assert.ErrorContains(t, err, "the pinned build "+bad+" does not verify")
 	// Without --verify the same check passes; flags without --verify are refused.
-	assert.NilError(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true}))
-	assert.ErrorContains(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, verify: verifyOptions{identity: signer}}), "go with --verify")
+	assert.NilError(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Check: true}}))
+	assert.ErrorContains(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Verify: verifyOptions{Identity: signer}}}), "go with --verify")
 	// An organisation repository without an identity: say which.
-	assert.ErrorContains(t, runPin(context.Background(), cli, pinOptions{paths: []string{dir}, jobs: 8, check: true, verify: verifyOptions{verify: true, trustedRoot: root}}), "say which identity signs")
+	assert.ErrorContains(t, runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Check: true, Verify: verifyOptions{Enabled: true, TrustedRoot: root}}}), "say which identity signs")
 }
 
 func TestHistoryVerify(t *testing.T) {
@@ -82,17 +83,16 @@ func TestHistoryVerify(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "trusted_root.json")
 	assert.NilError(t, os.WriteFile(root, sig.TrustedRootJSON(t), 0o644))
 	cli, out, _ := newTestCLI(t, `{}`)
-	opts := historyOptions{image: s.Ref("acme/app", "latest"), format: "{{.Signature}}", now: func() time.Time { return now },
-		verify: verifyOptions{verify: true, identity: signer, issuer: ghOIDC, trustedRoot: root}}
-	assert.NilError(t, runHistory(context.Background(), cli, opts))
+	opts := historyOptions{image: s.Ref("acme/app", "latest"), now: func() time.Time { return now }, HistoryFlags: config.HistoryFlags{Format: "{{.Signature}}", Verify: verifyOptions{Enabled: true, Identity: signer, Issuer: ghOIDC, TrustedRoot: root}}}
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, opts))
 	assert.Equal(t, out.String(), "no signature\nverified\nverified\n")
 	out.Reset()
-	opts.format = "json"
-	assert.NilError(t, runHistory(context.Background(), cli, opts))
+	opts.Format = "json"
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, opts))
 	assert.Assert(t, strings.Contains(out.String(), `"Signature":{"Verified":true,"Identity":"`+signer+`","Issuer":"`+ghOIDC+`","Format":"bundle"}`), out.String())
 	out.Reset()
-	opts.format = ""
-	assert.NilError(t, runHistory(context.Background(), cli, opts))
+	opts.Format = ""
+	assert.NilError(t, runHistoryOpts(context.Background(), cli, opts))
 	assert.Assert(t, strings.HasPrefix(out.String(), "UPDATED") && strings.Contains(strings.Split(out.String(), "\n")[0], "SIGNATURE"), out.String())
 }
 
@@ -111,11 +111,11 @@ func TestDiffVerify(t *testing.T) {
 	s.AttachSignedSBOM(t, sig, "acme/app", b2, spdx("3.4.0-r1"), signer, ghOIDC, registrytest.AttestOptions{})
 	root := filepath.Join(t.TempDir(), "trusted_root.json")
 	assert.NilError(t, os.WriteFile(root, sig.TrustedRootJSON(t), 0o644))
-	v := verifyOptions{verify: true, identity: signer, issuer: ghOIDC, trustedRoot: root}
+	v := verifyOptions{Enabled: true, Identity: signer, Issuer: ghOIDC, TrustedRoot: root}
 	from, to := s.Ref("acme/app", "")+"@"+b1.String(), s.Ref("acme/app", "")+"@"+b2.String()
 	diff := func(from, to string, v verifyOptions) (string, error) {
 		cli, out, _ := newTestCLI(t, `{}`)
-		err := runDiff(context.Background(), cli, diffOptions{from: from, to: to, format: "json", source: "auto", vulns: "none", verify: v})
+		err := runDiffOpts(context.Background(), cli, diffOptions{from: from, to: to, DiffFlags: config.DiffFlags{Format: "json", Source: "auto", Vulns: "none", Verify: v}})
 		return out.String(), err
 	}
 	out, err := diff(from, to, v)
@@ -140,4 +140,89 @@ func TestDiffVerify(t *testing.T) {
 	out, err = diff(from, s.Ref("acme/app", "")+"@"+b6.String(), verifyOptions{})
 	assert.NilError(t, err)
 	assert.Assert(t, strings.Contains(out, `"sbomVerified": false`), out)
+}
+
+// A file named as a key or trusted root may be anything, a token too: the
+// errors name it and say what is wrong, never quote it.
+func TestVerifyFilesNeverEchoed(t *testing.T) {
+	const secret = "dckr_pat_7Hq2SECRETxYz"
+	s, root := signedRegistry(t)
+	dir := t.TempDir()
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  a:\n    image: "+s.Ref("acme/good", "latest")+"\n"), 0o644))
+	file := func(name, content string) string {
+		p := filepath.Join(t.TempDir(), name)
+		assert.NilError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	cli, _, _ := newTestCLI(t, `{}`)
+	run := func(v verifyOptions) error {
+		v.Enabled = true
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			err = runPinOpts(context.Background(), cli, pinOptions{paths: []string{dir}, PinFlags: config.PinFlags{Jobs: 8, Check: true, Verify: v}})
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("blocked for 20s")
+		}
+		assert.Assert(t, err != nil && !strings.Contains(err.Error(), secret), "%v", err)
+		return err
+	}
+	for _, content := range []string{secret + "\n", "-----BEGIN PUBLIC KEY-----\n" + secret + "\n-----END PUBLIC KEY-----\n", `{"` + secret + `": 1}`} {
+		key := file("cosign.pub", content)
+		assert.ErrorContains(t, run(verifyOptions{Key: key, TrustedRoot: root}), "--key "+key+": not a PEM public key")
+	}
+	tr := file("root.json", secret)
+	assert.ErrorContains(t, run(verifyOptions{Identity: signer, Issuer: ghOIDC, TrustedRoot: tr}), "--trusted-root "+tr+": not JSON (a syntax error at byte 1)")
+	tr = file("root.json", "{\n  \""+secret+"\": 1}")
+	assert.ErrorContains(t, run(verifyOptions{Identity: signer, Issuer: ghOIDC, TrustedRoot: tr}), "--trusted-root "+tr+": not a Sigstore trusted_root.json (at line 2:3)")
+	tr = file("root.json", `{"mediaType": "`+secret+`"}`)
+	assert.ErrorContains(t, run(verifyOptions{Identity: signer, Issuer: ghOIDC, TrustedRoot: tr}), "not a Sigstore trusted_root.json")
+	// A flag may name any file, but only a regular one of at most 1 MiB.
+	assert.ErrorContains(t, run(verifyOptions{Identity: signer, Issuer: ghOIDC, TrustedRoot: "/dev/zero"}), "--trusted-root: /dev/zero: not a regular file")
+	assert.ErrorContains(t, run(verifyOptions{Key: "/dev/zero"}), "--key: /dev/zero: not a regular file")
+	big := file("big.json", `{"x":"`+strings.Repeat("a", 1<<20)+`"}`)
+	assert.ErrorContains(t, run(verifyOptions{Identity: signer, Issuer: ghOIDC, TrustedRoot: big}), "--trusted-root: "+big+": larger than the 1 MiB limit")
+}
+
+// A policy file's trusted-root and key are relative to it, wherever the
+// command runs, and stay inside the repository.
+func TestPolicyFileVerifyPaths(t *testing.T) {
+	s, root := signedRegistry(t)
+	repo := t.TempDir()
+	deploy := filepath.Join(repo, "deploy")
+	for _, d := range []string{filepath.Join(repo, ".git"), filepath.Join(repo, "certs"), deploy} {
+		assert.NilError(t, os.MkdirAll(d, 0o755))
+	}
+	b, err := os.ReadFile(root)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(repo, "certs", "root.json"), b, 0o644))
+	compose := filepath.Join(deploy, "compose.yaml")
+	assert.NilError(t, os.WriteFile(compose, []byte("services:\n  a:\n    image: "+s.Ref("acme/good", "latest")+"\n"), 0o644))
+	policyFile := filepath.Join(deploy, ".cgpin.yaml")
+	setPolicy := func(trustedRoot string) {
+		assert.NilError(t, os.WriteFile(policyFile, []byte("verify: true\ncertificate-identity: "+signer+"\ncertificate-oidc-issuer: "+ghOIDC+"\ntrusted-root: "+trustedRoot+"\n"), 0o644))
+	}
+	cli, _, _ := newTestCLI(t, `{}`)
+	run := func() error {
+		return runPinOpts(context.Background(), cli, pinOptions{paths: []string{compose}, PinFlags: config.PinFlags{Jobs: 8}})
+	}
+
+	setPolicy("../certs/root.json") // relative to deploy/, not to the working directory
+	assert.NilError(t, run())
+	got, _ := os.ReadFile(compose)
+	assert.Assert(t, strings.Contains(string(got), "@sha256:"), string(got))
+
+	for val, want := range map[string]string{
+		"/etc/passwd":           `trusted-root: "/etc/passwd" is an absolute path`,
+		"/dev/zero":             `trusted-root: "/dev/zero" is an absolute path`,
+		"../../outside.json":    `trusted-root: "../../outside.json" leaves the repository ` + repo,
+		"../certs/missing.json": "trusted-root: " + filepath.Join(repo, "certs", "missing.json") + ": no such file or directory",
+	} {
+		setPolicy(val)
+		assert.ErrorContains(t, run(), policyFile+":4: "+want)
+	}
 }

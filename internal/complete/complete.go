@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -51,14 +52,30 @@ func (s *Source) Image(ctx context.Context, typed string) []Candidate {
 	switch {
 	case strings.Contains(typed, "~"):
 		base, _, _ := strings.Cut(typed, "~")
-		return s.builds(ctx, base, func(i int) string { return base + "~" + strconv.Itoa(i) }, typed)
+		return safe(s.builds(ctx, base, func(i int) string { return base + "~" + strconv.Itoa(i) }, typed))
 	case strings.Contains(typed, "@"):
 		base, _, _ := strings.Cut(typed, "@")
-		return s.builds(ctx, base, nil, typed)
+		return safe(s.builds(ctx, base, nil, typed))
 	case strings.LastIndex(typed, ":") > slash:
-		return s.tags(ctx, typed)
+		return safe(s.tags(ctx, typed))
 	}
-	return s.names(typed)
+	return safe(s.names(typed))
+}
+
+// safe keeps what a shell can be offered: a value with a control
+// character, a bidi override or white space (which no valid tag, name or
+// platform has: only a hostile registry sends one) is left out, since
+// escaped it would complete to a different word; descriptions are escaped.
+func safe(cs []Candidate) []Candidate {
+	out := cs[:0]
+	for _, c := range cs {
+		if c.Value == "" || output.Escape(c.Value) != c.Value || strings.ContainsRune(c.Value, ' ') {
+			continue
+		}
+		c.Description = output.Escape(c.Description)
+		out = append(out, c)
+	}
+	return out
 }
 
 // names are the repositories used before, short under the namespace.
@@ -160,7 +177,7 @@ func (s *Source) Dates(ctx context.Context, image, typed string) []Candidate {
 			out = append(out, Candidate{Value: v, Description: e.Digest.String()[:19]})
 		}
 	}
-	return out
+	return safe(out)
 }
 
 // Platforms offers the platforms of image's newest build.
@@ -180,7 +197,7 @@ func (s *Source) Platforms(ctx context.Context, image string) []Candidate {
 	for _, p := range ps {
 		out = append(out, Candidate{Value: p.Platform.String()})
 	}
-	return out
+	return safe(out)
 }
 
 func (s *Source) now() time.Time {

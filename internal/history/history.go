@@ -4,6 +4,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +25,20 @@ import (
 // PageLimit is the most records cgr.dev returns for one request.
 const PageLimit = 1000
 
-// maxBody bounds one history response (1000 records take about 130 KB).
-const maxBody = 16 << 20
+// Limits on what one tag's history may cost: a registry that always has a
+// next page, or pages that add a record or two each, is stopped by them
+// with an error naming the registry and the limit. A record costs about
+// 250 bytes in memory, so DefaultMaxRecords keeps a history under 30 MB.
+const (
+	// DefaultMaxRecords bounds the distinct records read for one tag
+	// (cgr.dev's busiest tags have a few thousand).
+	DefaultMaxRecords = 100_000
+	// DefaultMaxPages bounds the history requests for one tag.
+	DefaultMaxPages = 200
+	// MaxPageBytes bounds one history response (1000 records take about
+	// 130 KB).
+	MaxPageBytes = 16 << 20
+)
 
 // Entry is one update of a tag.
 type Entry struct {
@@ -62,6 +75,9 @@ type Client struct {
 	Cache *cache.Cache
 	// Jobs bounds concurrent manifest fetches in ResolvePlatforms (default 16).
 	Jobs int
+	// MaxRecords and MaxPages bound one tag's history (default
+	// DefaultMaxRecords and DefaultMaxPages).
+	MaxRecords, MaxPages int
 }
 
 // Query narrows a history request. Since and Until are sent to the server
@@ -85,8 +101,12 @@ func (c *Client) List(ctx context.Context, tag name.Tag, q Query) ([]Entry, erro
 	}
 	seen := map[key]bool{}
 	var out []Entry
+	maxRecords, maxPages := cmp.Or(c.MaxRecords, DefaultMaxRecords), cmp.Or(c.MaxPages, DefaultMaxPages)
 	start, end := q.Since, q.Until
-	for {
+	for pages := 1; ; pages++ {
+		if pages > maxPages {
+			return nil, tooLarge(tag, fmt.Sprintf("more than %d pages, the limit per tag", maxPages))
+		}
 		page, err := c.page(ctx, hc, tag, start, end)
 		if err != nil {
 			return nil, err
@@ -99,6 +119,9 @@ func (c *Client) List(ctx context.Context, tag name.Tag, q Query) ([]Entry, erro
 				added++
 				out = append(out, e)
 			}
+		}
+		if len(out) > maxRecords {
+			return nil, tooLarge(tag, fmt.Sprintf("more than %d records, the limit per tag", maxRecords))
 		}
 		// A short page is the last one. A full page means more records: ask
 		// again past it, in the direction the server walks (documented as
@@ -221,12 +244,12 @@ func (c *Client) page(ctx context.Context, hc *http.Client, tag name.Tag, start,
 		return nil, c.explain(ctx, tag, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPageBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s: %w", tag, err)
 	}
-	if len(body) > maxBody {
-		return nil, badResponse(tag, fmt.Sprintf("response larger than %d MiB", maxBody>>20))
+	if len(body) > MaxPageBytes {
+		return nil, tooLarge(tag, fmt.Sprintf("a response larger than %d MiB, the limit per page", MaxPageBytes>>20))
 	}
 	entries, err := decode(body)
 	if err != nil {
@@ -259,6 +282,12 @@ func decode(body []byte) ([]Entry, error) {
 		entries = append(entries, Entry{Digest: d, UpdatedAt: at.UTC()})
 	}
 	return entries, nil
+}
+
+// tooLarge reports a history past one of the limits above.
+func tooLarge(tag name.Tag, limit string) error {
+	return &registry.Error{Kind: registry.ErrTooLarge, Host: tag.RegistryStr(), Repo: tag.RepositoryStr(),
+		Subject: "the tag history of " + tag.TagStr(), Err: errors.New(limit)}
 }
 
 func badResponse(tag name.Tag, msg string) error {

@@ -321,7 +321,7 @@ func TestErrors(t *testing.T) {
 		{"missing field", s.Ref("chainguard/nginx", "latest"), `{"items": []}`, registry.ErrBadResponse, `no "history" field`},
 		{"bad digest", s.Ref("chainguard/nginx", "latest"), `{"history":[{"updateTimestamp":"2026-01-01T00:00:00Z","digest":"md5:x"}]}`, registry.ErrBadResponse, "bad digest"},
 		{"bad time", s.Ref("chainguard/nginx", "latest"), `{"history":[{"updateTimestamp":"yesterday","digest":"sha256:` + strings.Repeat("a", 64) + `"}]}`, registry.ErrBadResponse, "bad timestamp"},
-		{"oversized", s.Ref("chainguard/nginx", "latest"), "huge", registry.ErrBadResponse, "larger than"},
+		{"oversized", s.Ref("chainguard/nginx", "latest"), "huge", registry.ErrTooLarge, "larger than 16 MiB, the limit per page"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
+	"github.com/docker/go-units"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/package-url/packageurl-go"
@@ -49,6 +51,48 @@ type Fetcher struct {
 	Soft bool
 	// Progress, when set, hears what is being downloaded.
 	Progress func(format string, args ...any)
+	// Limits bound what reading the layers may cost (zero fields: the
+	// defaults).
+	Limits Limits
+}
+
+// Limits bound what reading an image's package databases from its layers
+// may cost, since a layer can be a decompression bomb: a tar of files of
+// zeros, or of thousands of status.d files under the per-file bound. Past
+// one, the inventory fails with registry.ErrTooLarge, naming the
+// repository, the layer and the limit.
+type Limits struct {
+	// File bounds one package database file (default DefaultMaxFile).
+	File int64
+	// KeptPerLayer and Kept bound the database files kept in memory from
+	// one layer and from all of an image's layers (defaults
+	// DefaultMaxKeptPerLayer, DefaultMaxKept).
+	KeptPerLayer, Kept int64
+	// LayerBytes and ImageBytes bound the decompressed bytes read from one
+	// layer and from all of an image's layers (defaults
+	// DefaultMaxLayerBytes, DefaultMaxImageBytes).
+	LayerBytes, ImageBytes int64
+}
+
+// Default limits. Real databases are far smaller: a large Debian status
+// file has a few MiB, Wolfi's apk database of a big image a few hundred KiB.
+const (
+	DefaultMaxFile         = 64 << 20
+	DefaultMaxKeptPerLayer = 64 << 20
+	DefaultMaxKept         = 128 << 20
+	DefaultMaxLayerBytes   = 8 << 30
+	DefaultMaxImageBytes   = 16 << 30
+)
+
+// orDefaults fills zero fields with the defaults.
+func (l Limits) orDefaults() Limits {
+	return Limits{
+		File:         cmp.Or(l.File, DefaultMaxFile),
+		KeptPerLayer: cmp.Or(l.KeptPerLayer, DefaultMaxKeptPerLayer),
+		Kept:         cmp.Or(l.Kept, DefaultMaxKept),
+		LayerBytes:   cmp.Or(l.LayerBytes, DefaultMaxLayerBytes),
+		ImageBytes:   cmp.Or(l.ImageBytes, DefaultMaxImageBytes),
+	}
 }
 
 // AttestationVerifier checks an attestation (a DSSE envelope, one layer of
@@ -219,7 +263,7 @@ func (f *Fetcher) fromLayers(ctx context.Context, repo name.Repository, digest v
 	if err != nil {
 		return nil, err
 	}
-	sc := &layerScan{hidden: map[string]bool{}, statusD: map[string][]byte{}}
+	sc := &layerScan{hidden: map[string]bool{}, statusD: map[string][]byte{}, limits: f.Limits.orDefaults(), repo: repo, image: digest}
 	for i := len(m.Layers) - 1; i >= 0 && !sc.done(); i-- {
 		f.progress("reading layer %d/%d of %s (%s)", len(m.Layers)-i, len(m.Layers), digest.String()[:19], sizeText(m.Layers[i].Size))
 		if err := f.scanLayer(ctx, repo, m.Layers[i], sc); err != nil {
@@ -268,6 +312,18 @@ type layerScan struct {
 	distro  string
 	version string
 	osSeen  bool
+
+	limits Limits
+	repo   name.Repository
+	image  v1.Hash
+	kept   int64 // bytes of database files kept, over all layers
+	read   int64 // decompressed bytes read, over all layers
+}
+
+// tooLarge reports a layer past one of sc's limits.
+func (sc *layerScan) tooLarge(subject, format string, args ...any) error {
+	return &registry.Error{Kind: registry.ErrTooLarge, Host: sc.repo.RegistryStr(), Repo: sc.repo.RepositoryStr(),
+		Subject: subject, Err: fmt.Errorf(format, args...)}
 }
 
 // done: a single-file database and os-release are known. status.d spreads
@@ -293,28 +349,63 @@ func (f *Fetcher) scanLayer(ctx context.Context, repo name.Repository, l v1.Desc
 	if err != nil {
 		return err
 	}
-	r, err := layer.Uncompressed()
+	rc, err := layer.Uncompressed()
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", l.Digest, err)
 	}
-	defer r.Close()
+	defer rc.Close()
+	// The layer may read what is left of the image's budget, and at most
+	// its own.
+	r := &budgetReader{r: rc, left: sc.limits.LayerBytes,
+		err: sc.tooLarge("layer "+l.Digest.String(), "more than %s decompressed, the limit per layer", bytesText(sc.limits.LayerBytes))}
+	if left := sc.limits.ImageBytes - sc.read; left < r.left {
+		r.left = left
+		r.err = sc.tooLarge("image "+sc.image.String(), "more than %s decompressed from its layers, the limit per image", bytesText(sc.limits.ImageBytes))
+	}
+	start := r.left
+	defer func() { sc.read += start - r.left }()
 	if err := sc.scanTar(r, l); err != nil {
 		return err
 	}
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	if _, err := io.Copy(io.Discard, r); errors.Is(err, registry.ErrTooLarge) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("layer %s: %w", l.Digest, err)
 	}
 	return nil
+}
+
+// budgetReader fails with err once more than left bytes are read.
+type budgetReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, b.err
+	}
+	return n, err
 }
 
 // scanTar reads a layer's tar stream into sc.
 func (sc *layerScan) scanTar(r io.Reader, l v1.Descriptor) error {
 	tr := tar.NewReader(r)
 	var whiteouts []string
+	var kept int64 // bytes of database files kept from this layer
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, registry.ErrTooLarge) {
+			return err // names the layer already
 		}
 		if err != nil {
 			return fmt.Errorf("layer %s: %w", l.Digest, err)
@@ -349,8 +440,21 @@ func (sc *layerScan) scanTar(r io.Reader, l v1.Descriptor) error {
 		if !want() {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, maxDB+1))
-		if err != nil {
+		// Bounded by the header's size before reading: the tar reader
+		// yields exactly that many bytes.
+		lim := sc.limits
+		switch {
+		case h.Size > lim.File:
+			return sc.tooLarge(fmt.Sprintf("%s (%s) in layer %s", p, bytesText(h.Size), l.Digest), "over the %s limit per package database file", bytesText(lim.File))
+		case kept+h.Size > lim.KeptPerLayer:
+			return sc.tooLarge("the package database files in layer "+l.Digest.String(), "more than %s, the limit per layer", bytesText(lim.KeptPerLayer))
+		case sc.kept+h.Size > lim.Kept:
+			return sc.tooLarge("the package database files of image "+sc.image.String(), "more than %s over its layers, the limit per image", bytesText(lim.Kept))
+		}
+		kept += h.Size
+		sc.kept += h.Size
+		data := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
 			return fmt.Errorf("layer %s: %s: %w", l.Digest, p, err)
 		}
 		switch {
@@ -390,6 +494,9 @@ func osRelease(data []byte, key string) string {
 	}
 	return ""
 }
+
+// bytesText is a limit as errors say it ("64MiB").
+func bytesText(n int64) string { return units.BytesSize(float64(n)) }
 
 func sizeText(n int64) string {
 	switch {

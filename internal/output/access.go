@@ -37,19 +37,21 @@ type accessRow struct {
 // Target is the registry, or registry/repository for an image.
 func (r *accessRow) Target() string {
 	if r.a.Repo == "" {
-		return r.a.Host
+		return Escape(r.a.Host)
 	}
-	return r.a.Host + "/" + r.a.Repo
+	return Escape(r.a.Host + "/" + r.a.Repo)
 }
 
 // Registry is the registry host.
-func (r *accessRow) Registry() string { return r.a.Host }
+func (r *accessRow) Registry() string { return Escape(r.a.Host) }
 
 // Repository is the repository checked, if any.
-func (r *accessRow) Repository() string { return r.a.Repo }
+func (r *accessRow) Repository() string { return Escape(r.a.Repo) }
 
 // Source is where docker would take credentials from.
-func (r *accessRow) Source() string {
+func (r *accessRow) Source() string { return Escape(r.source()) }
+
+func (r *accessRow) source() string {
 	if r.a.Source == "" {
 		return "anonymous"
 	}
@@ -57,7 +59,7 @@ func (r *accessRow) Source() string {
 }
 
 // Username is the user the credentials name (never the secret).
-func (r *accessRow) Username() string { return r.a.Username }
+func (r *accessRow) Username() string { return Escape(r.a.Username) }
 
 // Access is "ok" or "denied".
 func (r *accessRow) Access() string {
@@ -87,7 +89,7 @@ func (r *accessRow) CachedToken() string {
 }
 
 // Detail explains the outcome.
-func (r *accessRow) Detail() string { return r.a.Detail }
+func (r *accessRow) Detail() string { return Escape(r.a.Detail) }
 
 // MarshalJSON is the `--format json` object.
 func (r *accessRow) MarshalJSON() ([]byte, error) {
@@ -99,7 +101,7 @@ func (r *accessRow) MarshalJSON() ([]byte, error) {
 		CachedTokenExpires                     string `json:",omitempty"`
 		Detail                                 string
 	}{
-		Registry: r.a.Host, Repository: r.a.Repo, Source: r.Source(), Username: r.a.Username,
+		Registry: r.a.Host, Repository: r.a.Repo, Source: r.source(), Username: r.a.Username,
 		OK: r.a.OK, TokenLifetimeSeconds: int64(r.a.Lifetime / time.Second),
 		CachedToken: r.a.CachedToken, Detail: r.a.Detail,
 	}

@@ -84,43 +84,53 @@ type DiffValue struct {
 	Current  string `json:"current"`
 }
 
-// NewDiffDocument converts a result to its JSON shape.
-func NewDiffDocument(r *imagediff.Result) DiffDocument {
+// NewDiffDocument converts a result to its JSON shape, every value exact.
+func NewDiffDocument(r *imagediff.Result) DiffDocument { return newDiffDocument(r, raw) }
+
+func raw(s string) string { return s }
+
+// newDiffDocument is the JSON shape with every string passed through esc:
+// raw for JSON, Escape for a Go template's (human) output.
+func newDiffDocument(r *imagediff.Result, esc func(string) string) DiffDocument {
 	doc := DiffDocument{
-		From: side(r.From), To: side(r.To),
+		From: side(r.From, esc), To: side(r.To, esc),
 		Packages:        DiffPackages{Added: []DiffPackage{}, Removed: []DiffPackage{}, Changed: []DiffChange{}},
 		Vulnerabilities: DiffVulns{Added: []DiffVuln{}, Removed: []DiffVuln{}},
 		Config:          map[string]DiffValue{},
-		Warnings:        append([]string{}, r.Warnings...),
+		Warnings:        []string{},
+	}
+	for _, w := range r.Warnings {
+		doc.Warnings = append(doc.Warnings, esc(w))
 	}
 	for _, p := range r.Added {
-		doc.Packages.Added = append(doc.Packages.Added, DiffPackage{p.Name, p.Version, p.PURL})
+		doc.Packages.Added = append(doc.Packages.Added, DiffPackage{esc(p.Name), esc(p.Version), esc(p.PURL)})
 	}
 	for _, p := range r.Removed {
-		doc.Packages.Removed = append(doc.Packages.Removed, DiffPackage{p.Name, p.Version, p.PURL})
+		doc.Packages.Removed = append(doc.Packages.Removed, DiffPackage{esc(p.Name), esc(p.Version), esc(p.PURL)})
 	}
 	for _, c := range r.Changed {
-		doc.Packages.Changed = append(doc.Packages.Changed, DiffChange{Name: c.Current.Name,
-			Current: DiffVersion{c.Current.Version, c.Current.PURL}, Previous: DiffVersion{c.Previous.Version, c.Previous.PURL}, Upgrade: c.Upgrade})
+		doc.Packages.Changed = append(doc.Packages.Changed, DiffChange{Name: esc(c.Current.Name),
+			Current:  DiffVersion{esc(c.Current.Version), esc(c.Current.PURL)},
+			Previous: DiffVersion{esc(c.Previous.Version), esc(c.Previous.PURL)}, Upgrade: c.Upgrade})
 	}
 	for _, f := range r.VulnsAdded {
-		doc.Vulnerabilities.Added = append(doc.Vulnerabilities.Added, DiffVuln{f.ID, f.Reference, f.Severity})
+		doc.Vulnerabilities.Added = append(doc.Vulnerabilities.Added, DiffVuln{esc(f.ID), esc(f.Reference), esc(f.Severity)})
 	}
 	for _, f := range r.VulnsRemoved {
-		doc.Vulnerabilities.Removed = append(doc.Vulnerabilities.Removed, DiffVuln{f.ID, f.Reference, f.Severity})
+		doc.Vulnerabilities.Removed = append(doc.Vulnerabilities.Removed, DiffVuln{esc(f.ID), esc(f.Reference), esc(f.Severity)})
 	}
 	for _, c := range r.Config {
-		doc.Config[c.Field] = DiffValue{c.Previous, c.Current}
+		doc.Config[esc(c.Field)] = DiffValue{esc(c.Previous), esc(c.Current)}
 	}
 	return doc
 }
 
-func side(img imagediff.Image) DiffImage {
-	d := DiffImage{Reference: img.Ref, Platform: img.Platform.String(), Size: img.Size}
+func side(img imagediff.Image, esc func(string) string) DiffImage {
+	d := DiffImage{Reference: esc(img.Ref), Platform: esc(img.Platform.String()), Size: img.Size}
 	if img.Inventory != nil {
-		d.Source = img.Inventory.Source
-		d.SBOMVerifiedBy = img.Inventory.VerifiedBy
-		d.SBOMVerified = d.SBOMVerifiedBy != ""
+		d.Source = esc(img.Inventory.Source)
+		d.SBOMVerifiedBy = esc(img.Inventory.VerifiedBy)
+		d.SBOMVerified = img.Inventory.VerifiedBy != ""
 	}
 	return d
 }
@@ -148,7 +158,7 @@ func WriteDiff(w io.Writer, r *imagediff.Result, opts DiffOptions) error {
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
-	if err := tmpl.Execute(w, NewDiffDocument(r)); err != nil {
+	if err := tmpl.Execute(w, newDiffDocument(r, Escape)); err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
 	_, err = fmt.Fprintln(w)
@@ -164,23 +174,24 @@ var (
 
 func writeDiffTable(w io.Writer, r *imagediff.Result, term Terminal) error {
 	c := func(a aec.ANSI, s string) string { return term.paint(a, s) }
+	e := Escape
 	var b strings.Builder
-	fmt.Fprintf(&b, "FROM  %s  (%s, %s, %s)\n", r.From.Ref, r.From.Platform.String(), Size(r.From.Size), source(r.From))
-	fmt.Fprintf(&b, "TO    %s  (%s, %s, %s)\n", r.To.Ref, r.To.Platform.String(), Size(r.To.Size), source(r.To))
+	fmt.Fprintf(&b, "FROM  %s  (%s, %s, %s)\n", e(r.From.Ref), e(r.From.Platform.String()), Size(r.From.Size), e(source(r.From)))
+	fmt.Fprintf(&b, "TO    %s  (%s, %s, %s)\n", e(r.To.Ref), e(r.To.Platform.String()), Size(r.To.Size), e(source(r.To)))
 	fmt.Fprintf(&b, "Size  %s\n", sizeDelta(r.To.Size-r.From.Size))
 	fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Packages: %d added, %d removed, %d changed", len(r.Added), len(r.Removed), len(r.Changed))))
 	width := 0
 	for _, p := range append(append([]inventory.Package{}, r.Added...), r.Removed...) {
-		width = max(width, len(p.Name))
+		width = max(width, len(e(p.Name)))
 	}
 	for _, ch := range r.Changed {
-		width = max(width, len(ch.Current.Name))
+		width = max(width, len(e(ch.Current.Name)))
 	}
 	for _, p := range r.Added {
-		fmt.Fprintf(&b, "  %s %-*s  %s\n", c(green, "+"), width, p.Name, p.Version)
+		fmt.Fprintf(&b, "  %s %-*s  %s\n", c(green, "+"), width, e(p.Name), e(p.Version))
 	}
 	for _, p := range r.Removed {
-		fmt.Fprintf(&b, "  %s %-*s  %s\n", c(red, "-"), width, p.Name, p.Version)
+		fmt.Fprintf(&b, "  %s %-*s  %s\n", c(red, "-"), width, e(p.Name), e(p.Version))
 	}
 	for _, ch := range r.Changed {
 		note := ""
@@ -188,28 +199,28 @@ func writeDiffTable(w io.Writer, r *imagediff.Result, term Terminal) error {
 			note = "  (downgrade)"
 		}
 		if fixed := r.FixedBy(ch); len(fixed) > 0 {
-			note += "  fixes " + strings.Join(fixed, ", ")
+			note += "  fixes " + e(strings.Join(fixed, ", "))
 		}
-		fmt.Fprintf(&b, "  %s %-*s  %s → %s%s\n", c(yellow, "~"), width, ch.Current.Name, ch.Previous.Version, ch.Current.Version, note)
+		fmt.Fprintf(&b, "  %s %-*s  %s → %s%s\n", c(yellow, "~"), width, e(ch.Current.Name), e(ch.Previous.Version), e(ch.Current.Version), note)
 	}
 	if r.VulnsChecked || len(r.VulnsAdded)+len(r.VulnsRemoved) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Vulnerabilities: %d fixed, %d introduced (%d → %d)",
 			len(r.VulnsRemoved), len(r.VulnsAdded), countIDs(r.From.Findings), countIDs(r.To.Findings))))
 		for _, f := range r.VulnsRemoved {
-			fmt.Fprintf(&b, "  %s %s  %s %s%s\n", c(green, "-"), f.ID, f.Package, f.Version, fixedIn(f))
+			fmt.Fprintf(&b, "  %s %s  %s %s%s\n", c(green, "-"), e(f.ID), e(f.Package), e(f.Version), e(fixedIn(f)))
 		}
 		for _, f := range r.VulnsAdded {
-			fmt.Fprintf(&b, "  %s %s  %s %s%s\n", c(red, "+"), f.ID, f.Package, f.Version, fixedIn(f))
+			fmt.Fprintf(&b, "  %s %s  %s %s%s\n", c(red, "+"), e(f.ID), e(f.Package), e(f.Version), e(fixedIn(f)))
 		}
 	}
 	if len(r.Config) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", c(bold, fmt.Sprintf("Config: %d changed", len(r.Config))))
 		for _, cc := range r.Config {
-			fmt.Fprintf(&b, "  %s %s: %s → %s\n", c(yellow, "~"), cc.Field, orNone(cc.Previous), orNone(cc.Current))
+			fmt.Fprintf(&b, "  %s %s: %s → %s\n", c(yellow, "~"), e(cc.Field), e(orNone(cc.Previous)), e(orNone(cc.Current)))
 		}
 	}
 	for _, wmsg := range r.Warnings {
-		fmt.Fprintf(&b, "\nWARNING: %s\n", wmsg)
+		fmt.Fprintf(&b, "\nWARNING: %s\n", e(wmsg))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -255,48 +266,51 @@ func sizeDelta(d int64) string {
 	return "unchanged"
 }
 
+// writeDiffMarkdown renders a comparison for a pull request; what comes
+// from registries and images is in code spans (MarkdownCode, MarkdownCell).
 func writeDiffMarkdown(w io.Writer, r *imagediff.Result) error {
+	c, m := MarkdownCell, MarkdownCode
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Image changes\n\n| | image | platform | size |\n|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| from | `%s` | %s | %s |\n| to | `%s` | %s | %s (%s) |\n\n",
-		r.From.Ref, r.From.Platform.String(), Size(r.From.Size), r.To.Ref, r.To.Platform.String(), Size(r.To.Size), sizeDelta(r.To.Size-r.From.Size))
+	fmt.Fprintf(&b, "| from | %s | %s | %s |\n| to | %s | %s | %s (%s) |\n\n",
+		c(r.From.Ref), c(r.From.Platform.String()), Size(r.From.Size), c(r.To.Ref), c(r.To.Platform.String()), Size(r.To.Size), sizeDelta(r.To.Size-r.From.Size))
 	fmt.Fprintf(&b, "#### Packages: %d added, %d removed, %d changed\n\n", len(r.Added), len(r.Removed), len(r.Changed))
 	if len(r.Added)+len(r.Removed)+len(r.Changed) > 0 {
 		b.WriteString("| | package | previous | current |\n|---|---|---|---|\n")
 		for _, p := range r.Added {
-			fmt.Fprintf(&b, "| ➕ | %s | | %s |\n", p.Name, p.Version)
+			fmt.Fprintf(&b, "| ➕ | %s | | %s |\n", c(p.Name), c(p.Version))
 		}
 		for _, p := range r.Removed {
-			fmt.Fprintf(&b, "| ➖ | %s | %s | |\n", p.Name, p.Version)
+			fmt.Fprintf(&b, "| ➖ | %s | %s | |\n", c(p.Name), c(p.Version))
 		}
 		for _, ch := range r.Changed {
 			mark := "⬆️"
 			if !ch.Upgrade {
 				mark = "⬇️"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mark, ch.Current.Name, ch.Previous.Version, ch.Current.Version)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mark, c(ch.Current.Name), c(ch.Previous.Version), c(ch.Current.Version))
 		}
 		b.WriteString("\n")
 	}
 	if r.VulnsChecked || len(r.VulnsAdded)+len(r.VulnsRemoved) > 0 {
 		fmt.Fprintf(&b, "#### Vulnerabilities: %d fixed, %d introduced\n\n", len(r.VulnsRemoved), len(r.VulnsAdded))
 		for _, f := range r.VulnsRemoved {
-			fmt.Fprintf(&b, "- ✅ fixed %s (%s %s)\n", f.ID, f.Package, f.Version)
+			fmt.Fprintf(&b, "- ✅ fixed %s (%s %s)\n", m(f.ID), m(f.Package), m(f.Version))
 		}
 		for _, f := range r.VulnsAdded {
-			fmt.Fprintf(&b, "- ⚠️ introduced %s (%s %s)\n", f.ID, f.Package, f.Version)
+			fmt.Fprintf(&b, "- ⚠️ introduced %s (%s %s)\n", m(f.ID), m(f.Package), m(f.Version))
 		}
 		b.WriteString("\n")
 	}
 	if len(r.Config) > 0 {
 		b.WriteString("#### Config\n\n| field | previous | current |\n|---|---|---|\n")
 		for _, cc := range r.Config {
-			fmt.Fprintf(&b, "| %s | `%s` | `%s` |\n", cc.Field, cc.Previous, cc.Current)
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", c(cc.Field), c(cc.Previous), c(cc.Current))
 		}
 		b.WriteString("\n")
 	}
 	for _, wmsg := range r.Warnings {
-		fmt.Fprintf(&b, "> **Warning:** %s\n\n", wmsg)
+		fmt.Fprintf(&b, "> **Warning:** %s\n\n", m(wmsg))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

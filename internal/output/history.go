@@ -103,6 +103,11 @@ func (r *historyRow) Signature() string {
 	case r.signature.Err == nil:
 		return "verified"
 	}
+	return Escape(r.signatureText())
+}
+
+// signatureText is the verification's outcome, raw (JSON's Reason).
+func (r *historyRow) signatureText() string {
 	var e *sigverify.Error
 	if errors.As(r.signature.Err, &e) {
 		return e.Reason.Error()
@@ -111,13 +116,13 @@ func (r *historyRow) Signature() string {
 }
 
 // Image is the repository.
-func (r *historyRow) Image() string { return r.ctx.Image }
+func (r *historyRow) Image() string { return Escape(r.ctx.Image) }
 
 // Upstream is the repository whose history a mirror's tag showed.
-func (r *historyRow) Upstream() string { return r.ctx.Upstream }
+func (r *historyRow) Upstream() string { return Escape(r.ctx.Upstream) }
 
 // Tag is the tag whose history this is.
-func (r *historyRow) Tag() string { return r.ctx.Tag }
+func (r *historyRow) Tag() string { return Escape(r.ctx.Tag) }
 
 // Digest is the digest the tag pointed to (short unless --no-trunc).
 func (r *historyRow) Digest() string {
@@ -143,8 +148,11 @@ func (r *historyRow) Changes() string {
 	if r.change == nil {
 		return ""
 	}
-	return summary(*r.change, "cannot summarise")
+	return Escape(r.changes())
 }
+
+// changes is Changes unescaped, for JSON.
+func (r *historyRow) changes() string { return summary(*r.change, "cannot summarise") }
 
 // Platforms lists each platform as "os/arch: digest (size)".
 func (r *historyRow) Platforms() string {
@@ -154,7 +162,7 @@ func (r *historyRow) Platforms() string {
 		if r.ctx.Trunc {
 			d = ShortDigest(d)
 		}
-		parts = append(parts, fmt.Sprintf("%s: %s (%s)", p.Platform.String(), d, Size(p.Size)))
+		parts = append(parts, fmt.Sprintf("%s: %s (%s)", Escape(p.Platform.String()), d, Size(p.Size)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -202,14 +210,17 @@ func (r *historyRow) MarshalJSON() ([]byte, error) {
 		UpdatedAt: r.UpdatedAt(), UpdatedSince: r.UpdatedSince(),
 	}
 	if r.ctx.Changes != nil {
-		c := r.Changes()
+		c := ""
+		if r.change != nil {
+			c = r.changes()
+		}
 		v.Changes = &c
 	}
 	if r.signature != nil {
 		v.Signature = &signatureJSON{Verified: r.signature.Err == nil, Identity: r.signature.Result.Identity,
 			Issuer: r.signature.Result.Issuer, Format: r.signature.Result.Format}
 		if r.signature.Err != nil {
-			v.Signature.Reason = r.Signature()
+			v.Signature.Reason = r.signatureText()
 			v.Signature.Error = r.signature.Err.Error()
 		}
 	}

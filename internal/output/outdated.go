@@ -42,16 +42,16 @@ type lagRow struct {
 }
 
 // Location is file:line.
-func (r *lagRow) Location() string { return fmt.Sprintf("%s:%d", r.l.File, r.l.Found.Line) }
+func (r *lagRow) Location() string { return fmt.Sprintf("%s:%d", Escape(r.l.File), r.l.Found.Line) }
 
 // File is the file as named.
-func (r *lagRow) File() string { return r.l.File }
+func (r *lagRow) File() string { return Escape(r.l.File) }
 
 // Line is the reference's line.
 func (r *lagRow) Line() int { return r.l.Found.Line }
 
 // Image is the reference as written, without its digest.
-func (r *lagRow) Image() string { return r.l.Found.Image.Name }
+func (r *lagRow) Image() string { return Escape(r.l.Found.Image.Name) }
 
 // Pinned is the pinned build's date, or "unpinned".
 func (r *lagRow) Pinned() string {
@@ -100,10 +100,13 @@ func (r *lagRow) Packages() string {
 }
 
 // Fixed lists the CVEs fixed since the pin.
-func (r *lagRow) Fixed() string { return strings.Join(r.l.Fixed, ", ") }
+func (r *lagRow) Fixed() string { return Escape(strings.Join(r.l.Fixed, ", ")) }
 
 // Note says what else is worth knowing: a stale tag, what is unknown.
-func (r *lagRow) Note() string {
+func (r *lagRow) Note() string { return Escape(r.note()) }
+
+// note is Note unescaped, for JSON and markdown.
+func (r *lagRow) note() string {
 	n := r.l.Note
 	if r.l.Stale {
 		stale := fmt.Sprintf("stale: no build for %d days (end of life?)", int(r.now.Sub(r.l.CurrentAt).Hours()/24))
@@ -120,7 +123,7 @@ func (r *lagRow) MarshalJSON() ([]byte, error) {
 	l := r.l
 	v := map[string]any{
 		"File": l.File, "FileKind": string(l.FileKind), "Line": l.Found.Line, "Image": l.Found.Image.Name,
-		"Pinned": l.Pinned(), "Current": l.Current.String(), "Stale": l.Stale, "Note": r.Note(),
+		"Pinned": l.Pinned(), "Current": l.Current.String(), "Stale": l.Stale, "Note": r.note(),
 		"CVEsFixed": append([]string{}, l.Fixed...),
 	}
 	if !l.CurrentAt.IsZero() {
@@ -146,10 +149,8 @@ func writeOutdatedMarkdown(w io.Writer, now time.Time, lags []policy.Lag) error 
 	b.WriteString("### Outdated base images (docker cgpin --outdated)\n\n| where | image | pinned | current | builds behind | days | packages changed | CVEs fixed | note |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, l := range lags {
 		r := &lagRow{l: l, now: now}
-		cells := []string{"`" + r.Location() + "`", "`" + r.Image() + "`", r.Pinned(), r.Current(), r.Behind(), r.Days(), r.Packages(), r.Fixed(), r.Note()}
-		for i, c := range cells {
-			cells[i] = strings.ReplaceAll(c, "|", "\\|")
-		}
+		cells := []string{MarkdownCell(fmt.Sprintf("%s:%d", l.File, l.Found.Line)), MarkdownCell(l.Found.Image.Name), r.Pinned(), r.Current(),
+			r.Behind(), r.Days(), r.Packages(), MarkdownCell(strings.Join(l.Fixed, ", ")), MarkdownCell(r.note())}
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 	}
 	_, err := io.WriteString(w, b.String())

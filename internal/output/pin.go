@@ -50,7 +50,7 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 		case n.Warning:
 			what = "warning"
 		}
-		fmt.Fprintf(errOut, "%s:%d: %s: %s: %s\n", n.File, n.Line, n.Ref, what, n.Reason)
+		fmt.Fprintf(errOut, "%s: %s: %s\n", Escape(n.Where()), what, Escape(n.Reason))
 	}
 	changes := r.Plan.Changes()
 	var err error
@@ -59,7 +59,7 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 		fmt.Fprint(out, r.Plan.Diff())
 		for i, c := range changes {
 			if r.Explained != nil {
-				fmt.Fprintf(out, "# %s:%d: %s\n", c.File, c.Line, summary(r.Explained[i], "cannot explain"))
+				fmt.Fprintf(out, "# %s:%d: %s\n", Escape(c.File), c.Line, Escape(summary(r.Explained[i], "cannot explain")))
 			}
 		}
 	case format == "markdown":
@@ -166,7 +166,10 @@ type changeRow struct {
 }
 
 // Explanation summarises what the new digest brings (--explain).
-func (r *changeRow) Explanation() string {
+func (r *changeRow) Explanation() string { return Escape(r.explanation()) }
+
+// explanation is Explanation unescaped, for JSON and markdown.
+func (r *changeRow) explanation() string {
 	if r.explained == nil {
 		return ""
 	}
@@ -174,28 +177,28 @@ func (r *changeRow) Explanation() string {
 }
 
 // Location is file:line.
-func (r *changeRow) Location() string { return fmt.Sprintf("%s:%d", r.c.File, r.c.Line) }
+func (r *changeRow) Location() string { return fmt.Sprintf("%s:%d", Escape(r.c.File), r.c.Line) }
 
 // File is the file as named.
-func (r *changeRow) File() string { return r.c.File }
+func (r *changeRow) File() string { return Escape(r.c.File) }
 
 // Line is the reference's line.
 func (r *changeRow) Line() int { return r.c.Line }
 
 // Kind is where the reference was found (FROM, COPY --from, …).
-func (r *changeRow) Kind() string { return string(r.c.Kind) }
+func (r *changeRow) Kind() string { return Escape(string(r.c.Kind)) }
 
 // Why says why an update policy moved the pin ("fixes CVE-…").
-func (r *changeRow) Why() string { return r.c.Why }
+func (r *changeRow) Why() string { return Escape(r.c.Why) }
 
 // FileKind is the kind of file (dockerfile, compose, kubernetes, …).
-func (r *changeRow) FileKind() string { return string(r.c.FileKind) }
+func (r *changeRow) FileKind() string { return Escape(string(r.c.FileKind)) }
 
 // Old is the reference as written.
-func (r *changeRow) Old() string { return r.c.Old }
+func (r *changeRow) Old() string { return Escape(r.c.Old) }
 
 // New is the reference as it will be written.
-func (r *changeRow) New() string { return r.c.New }
+func (r *changeRow) New() string { return Escape(r.c.New) }
 
 // Digest is the digest pinned.
 func (r *changeRow) Digest() string { return r.c.Digest.String() }
@@ -203,18 +206,19 @@ func (r *changeRow) Digest() string { return r.c.Digest.String() }
 // MarshalJSON is the `--format json` object.
 func (r *changeRow) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
-		"File": r.c.File, "FileKind": r.FileKind(), "Line": r.c.Line, "Kind": r.Kind(), "Old": r.c.Old, "New": r.c.New, "Digest": r.Digest(),
+		"File": r.c.File, "FileKind": string(r.c.FileKind), "Line": r.c.Line, "Kind": string(r.c.Kind), "Old": r.c.Old, "New": r.c.New, "Digest": r.Digest(),
 	}
 	if r.c.Why != "" {
 		m["Why"] = r.c.Why
 	}
 	if r.explained != nil {
-		m["Changes"] = r.Explanation()
+		m["Changes"] = r.explanation()
 	}
 	return json.Marshal(m)
 }
 
-// writeChangesMarkdown renders changes as a pull-request body.
+// writeChangesMarkdown renders changes as a pull-request body; what comes
+// from files and registries is in code spans (MarkdownCell).
 func writeChangesMarkdown(w io.Writer, changes []pin.Change, explained []imagediff.Explanation) error {
 	var b strings.Builder
 	b.WriteString("### Base image updates (docker cgpin)\n\n| where | image | digest | what changed |\n|---|---|---|---|\n")
@@ -225,10 +229,10 @@ func writeChangesMarkdown(w io.Writer, changes []pin.Change, explained []imagedi
 		}
 		old := "(unpinned)"
 		if c.Image.Pinned() {
-			old = "`" + ShortDigest(c.Image.Digest.String()) + "`"
+			old = MarkdownCell(ShortDigest(c.Image.Digest.String()))
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s → `%s` | %s |\n", r.Location(), c.Image.Name, old, ShortDigest(c.Digest.String()),
-			strings.ReplaceAll(r.Explanation(), "|", "\\|"))
+		fmt.Fprintf(&b, "| %s | %s | %s → %s | %s |\n", MarkdownCell(fmt.Sprintf("%s:%d", c.File, c.Line)), MarkdownCell(c.Image.Name),
+			old, MarkdownCell(ShortDigest(c.Digest.String())), MarkdownCell(r.explanation()))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -244,7 +248,7 @@ func WritePolicy(w io.Writer, values []PolicyValue) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
 	for _, v := range values {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, v.Value, v.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, Escape(v.Value), Escape(v.Source))
 	}
 	return tw.Flush()
 }

@@ -39,15 +39,15 @@ type tagRow struct {
 }
 
 // Image is the repository.
-func (r *tagRow) Image() string { return r.image }
+func (r *tagRow) Image() string { return Escape(r.image) }
 
 // Tag is the tag name.
-func (r *tagRow) Tag() string { return r.tag }
+func (r *tagRow) Tag() string { return Escape(r.tag) }
 
 // Reference is IMAGE:TAG.
-func (r *tagRow) Reference() string { return r.image + ":" + r.tag }
+func (r *tagRow) Reference() string { return Escape(r.image + ":" + r.tag) }
 
 // MarshalJSON is the `--format json` object.
 func (r *tagRow) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]string{"Image": r.image, "Tag": r.tag, "Reference": r.Reference()})
+	return json.Marshal(map[string]string{"Image": r.image, "Tag": r.tag, "Reference": r.image + ":" + r.tag})
 }

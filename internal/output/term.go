@@ -51,7 +51,7 @@ type Progress struct {
 // NewProgress returns a Progress drawing on w when t says stderr is a terminal.
 func NewProgress(t Terminal, w io.Writer) *Progress { return &Progress{w: w, on: t.ErrTTY} }
 
-// Printf replaces the progress line.
+// Printf replaces the progress line (its text escaped).
 func (p *Progress) Printf(format string, args ...any) {
 	if p == nil || !p.on {
 		return
@@ -59,7 +59,7 @@ func (p *Progress) Printf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.any = true
-	fmt.Fprint(p.w, "\r"+aec.EraseLine(aec.EraseModes.Tail).String()+fmt.Sprintf(format, args...))
+	fmt.Fprint(p.w, "\r"+aec.EraseLine(aec.EraseModes.Tail).String()+Escape(fmt.Sprintf(format, args...)))
 }
 
 // Done clears the progress line, if one was drawn.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -25,7 +26,22 @@ type Source struct {
 	Explicit bool
 	// Glob is the --kind KIND=GLOB (or files:) glob that chose Kind.
 	Glob string
+	// Root is the path given that the file was found under (the file
+	// itself when named): a symlink may only lead to a file inside one.
+	Root string
 }
+
+// Limits of the walk of a directory given: deeper trees and more entries
+// are an error naming the limit (50 times the 10,000-file repository of the
+// benchmarks). Vendored and hidden directories are not walked and not counted.
+var (
+	maxWalkEntries = 500_000
+	maxWalkDepth   = 64
+)
+
+// tempName matches the temporary files Write creates beside a file
+// (".Dockerfile.cgpin-123456"); one left by a killed run is never input.
+var tempName = regexp.MustCompile(`^\.(.+)\.cgpin-[0-9]+$`)
 
 // hiddenKept are the hidden directories where images are named.
 var hiddenKept = []string{".github", ".circleci", ".devcontainer", ".gitlab"}
@@ -121,13 +137,17 @@ func CollectKinds(paths, exclude []string, kinds []ref.FileKind, overrides []Ove
 			return nil, fmt.Errorf("%s: %w", root, unwrapPathError(err))
 		}
 		if !fi.IsDir() {
-			if s, ok := overridden(root, root, true, overrides); ok {
+			if !tempName.MatchString(filepath.Base(root)) {
+				s, ok := overridden(root, root, true, overrides)
+				if !ok {
+					s = named(root, kinds)
+				}
+				s.Root = root
 				add(s)
-				continue
 			}
-			add(named(root, kinds))
 			continue
 		}
+		entries := 0
 		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, unwrapPathError(err))
@@ -137,14 +157,21 @@ func CollectKinds(paths, exclude []string, kinds []ref.FileKind, overrides []Ove
 				if p != root && (skipDir(d.Name()) || excluded(rel, d.Name())) {
 					return filepath.SkipDir
 				}
-				return nil
+				if depth := strings.Count(filepath.ToSlash(rel), "/") + 1; p != root && depth > maxWalkDepth {
+					return fmt.Errorf("%s: more than %d directories deep below %s, the deepest cgpin walks; name a subdirectory or --exclude it", p, maxWalkDepth, root)
+				}
 			}
-			if excluded(rel, d.Name()) {
+			if entries++; entries > maxWalkEntries {
+				return fmt.Errorf("%s: more than %d files and directories, the most cgpin walks; name subdirectories or --exclude some", root, maxWalkEntries)
+			}
+			if d.IsDir() || excluded(rel, d.Name()) || tempName.MatchString(d.Name()) {
 				return nil
 			}
 			if s, ok := overridden(p, rel, false, overrides); ok {
+				s.Root = root
 				add(s)
 			} else if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
+				s.Root = root
 				add(s)
 			}
 			return nil

@@ -180,7 +180,7 @@ func TestKindOverrides(t *testing.T) {
 	assert.NilError(t, err)
 	src, err := CollectKinds([]string{dir}, nil, kinds, ov)
 	assert.NilError(t, err)
-	refs, notes, err := Scan(src, Options{})
+	refs, notes, err := Scan(context.Background(), src, Options{})
 	assert.NilError(t, err)
 	got := map[string]string{}
 	for _, r := range refs {
@@ -197,7 +197,7 @@ func TestKindOverrides(t *testing.T) {
 	// Without the overrides these files are of no kind.
 	src, err = Collect([]string{dir}, nil, nil)
 	assert.NilError(t, err)
-	refs, _, err = Scan(src, Options{})
+	refs, _, err = Scan(context.Background(), src, Options{})
 	assert.NilError(t, err)
 	assert.Equal(t, len(refs), 1)
 	_, err = ParseOverrides([]string{"helmet=x/*.yaml"})

@@ -318,7 +318,7 @@ func TestWriteKeepsModeAndOwnerAndRollsBack(t *testing.T) {
 	plan := func() *Plan {
 		p := &Plan{}
 		for _, path := range []string{a, b} {
-			fp, err := readFile(path)
+			fp, err := readFile(path, maxFileSize)
 			if err != nil {
 				t.Fatal(err)
 			}

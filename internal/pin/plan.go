@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,10 +17,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/docker/go-units"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -133,6 +136,15 @@ type Note struct {
 	Warning bool
 }
 
+// Where is the note's place: "file:line: reference", or the file when
+// the whole file is left alone.
+func (n Note) Where() string {
+	if n.Line == 0 && n.Ref == "" {
+		return n.File
+	}
+	return fmt.Sprintf("%s:%d: %s", n.File, n.Line, n.Ref)
+}
+
 // FilePlan is one file's before and after.
 type FilePlan struct {
 	Path    string // as the user named it
@@ -142,6 +154,7 @@ type FilePlan struct {
 	Old     []byte
 	New     []byte
 	Changes []Change
+	info    os.FileInfo // the target as read: checked again before writing
 }
 
 // Plan is what a pin run would do.
@@ -209,7 +222,7 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 		opts.Jobs = 8
 	}
 	p := &Plan{}
-	todo, errs := p.read(files, opts)
+	todo, errs := p.read(ctx, files, opts)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -288,21 +301,96 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 	return p, nil
 }
 
+// Limits of what cgpin reads: a larger file is left alone with a note
+// (an error when named, without --skip-unknown); files that add up to
+// more are an error. Measured: the densest 2 MiB of YAML ("[a,a,…]")
+// takes 300 MB and 6 s to parse, and 1 MiB of FROM lines 250 MB and 45 s
+// (--timeout holds); real Dockerfiles are a few KiB, install bundles with
+// their CRDs a MiB or two. (Variables: tests lower them.)
+var (
+	maxFileSize       int64 = 2 << 20
+	maxDockerfileSize int64 = 1 << 20
+	maxTotalBytes     int64 = 128 << 20
+)
+
+// sizeLimit is the most cgpin reads of a file of kind k.
+func sizeLimit(k ref.FileKind) int64 {
+	if k == ref.Dockerfile {
+		return maxDockerfileSize
+	}
+	return maxFileSize
+}
+
 // read loads each file once (a symlink to a file already read is
 // skipped), finds its references and classifies them: notes go to the
 // plan, the references to resolve are returned, with every error met.
-func (p *Plan) read(files []Source, opts Options) ([]pending, []error) {
+// It returns when ctx ends even if a parser does not: the parse goes on in
+// the background, its result unused, and the run ends with ctx's error
+// naming the file.
+func (p *Plan) read(ctx context.Context, files []Source, opts Options) ([]pending, []error) {
+	var (
+		q    Plan
+		todo []pending
+		errs []error
+		cur  atomic.Pointer[string]
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		todo, errs = q.readAll(ctx, files, opts, &cur)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err := fmt.Errorf("reading files: %w", context.Cause(ctx))
+		if f := cur.Load(); f != nil {
+			err = &LocatedError{File: *f, Err: fmt.Errorf("not read when the run ended: %w", context.Cause(ctx))}
+		}
+		return nil, []error{err}
+	}
+	p.Files, p.Notes, p.kept = q.Files, q.Notes, q.kept
+	return todo, errs
+}
+
+// readAll is read's work; cur names the file it is on.
+func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *atomic.Pointer[string]) ([]pending, []error) {
 	var errs []error
 	var todo []pending
 	seenTargets := map[string]bool{}
+	roots := newRoots(files)
+	var total int64
 	for _, src := range files {
-		fp, err := readFile(src.Path)
+		if err := ctx.Err(); err != nil {
+			return nil, append(errs, fmt.Errorf("reading files: %w", context.Cause(ctx)))
+		}
+		cur.Store(&src.Path)
+		target, err := filepath.EvalSymlinks(src.Path)
 		if err != nil {
+			errs = append(errs, &LocatedError{File: src.Path, Err: unwrapPathError(err)})
+			continue
+		}
+		if seenTargets[target] {
+			continue // another name (a symlink) for a file already planned
+		}
+		if src.Root != "" && filepath.Clean(src.Path) != target && !roots.inside(target) {
+			p.Notes = append(p.Notes, Note{File: src.Path, Reason: "a symlink to " + target + ", outside the paths given"})
+			continue
+		}
+		fp, err := load(src.Path, target, sizeLimit(src.Kind))
+		var alone *leftAlone
+		switch {
+		case errors.As(err, &alone) && alone.tooBig && src.Explicit && !opts.SkipUnknown:
+			errs = append(errs, &LocatedError{File: src.Path, Err: alone})
+			continue
+		case errors.As(err, &alone):
+			p.Notes = append(p.Notes, Note{File: src.Path, Reason: alone.Error()})
+			continue
+		case err != nil:
 			errs = append(errs, err)
 			continue
 		}
-		if seenTargets[fp.Target] {
-			continue // another name (a symlink) for a file already planned
+		if total += int64(len(fp.Old)); total > maxTotalBytes {
+			return nil, append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("the files to pin add up to more than %s here, the most cgpin reads in one run; name fewer paths or --exclude some", units.BytesSize(float64(maxTotalBytes)))})
 		}
 		seenTargets[fp.Target] = true
 		fp.Kind = src.Kind
@@ -368,10 +456,10 @@ type Reference struct {
 
 // Scan reads files as Build does and resolves nothing: every reference
 // that follows a tag (pinned or not), and the notes on the others.
-func Scan(files []Source, opts Options) ([]Reference, []Note, error) {
+func Scan(ctx context.Context, files []Source, opts Options) ([]Reference, []Note, error) {
 	p := &Plan{}
 	opts.Update = true
-	todo, errs := p.read(files, opts)
+	todo, errs := p.read(ctx, files, opts)
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
@@ -382,8 +470,9 @@ func Scan(files []Source, opts Options) ([]Reference, []Note, error) {
 	return out, p.Notes, nil
 }
 
-// find runs the finder of fp's kind.
-func find(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
+// find runs the finder of fp's kind (a variable: tests stand in a slow
+// parser).
+var find = func(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
 	return kinds.Find(context.Background(), fp.Kind, fp.Path, fp.Old)
 }
 
@@ -535,12 +624,27 @@ func resolveAll(ctx context.Context, r Resolver, todo []pending, jobs int) map[n
 	return out
 }
 
-// readFile loads a Dockerfile, refusing what is not a regular text file.
-func readFile(path string) (*FilePlan, error) {
+// leftAlone is a file cgpin does not read or edit, and why.
+type leftAlone struct {
+	reason string
+	tooBig bool
+}
+
+func (e *leftAlone) Error() string { return e.reason }
+
+// readFile loads a file to pin, refusing what is not a regular file and
+// leaving alone (a *leftAlone error) what is too big or has other hard
+// links, which a rename would break.
+func readFile(path string, limit int64) (*FilePlan, error) {
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, &LocatedError{File: path, Err: unwrapPathError(err)}
 	}
+	return load(path, target, limit)
+}
+
+// load reads path's target (symlinks resolved) as readFile does.
+func load(path, target string, limit int64) (*FilePlan, error) {
 	fi, err := os.Stat(target)
 	if err != nil {
 		return nil, &LocatedError{File: path, Err: unwrapPathError(err)}
@@ -548,12 +652,93 @@ func readFile(path string) (*FilePlan, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, &LocatedError{File: path, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
 	}
-	data, err := os.ReadFile(target)
+	if fi.Size() > limit {
+		return nil, tooBig(fi.Size(), limit)
+	}
+	if n := links(fi); n > 1 {
+		return nil, &leftAlone{reason: fmt.Sprintf("has %d hard links; rewriting it would break them", n)}
+	}
+	f, err := openRead(target)
 	if err != nil {
 		return nil, &LocatedError{File: path, Err: unwrapPathError(err)}
 	}
+	defer f.Close()
+	if ofi, err := f.Stat(); err != nil || !os.SameFile(fi, ofi) {
+		return nil, &LocatedError{File: path, Err: fmt.Errorf("changed on disk while cgpin read it; run again")}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, &LocatedError{File: path, Err: unwrapPathError(err)}
+	}
+	if int64(len(data)) > limit {
+		return nil, tooBig(int64(len(data)), limit)
+	}
 	mode := fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
-	return &FilePlan{Path: path, Target: target, Mode: mode, Old: data}, nil
+	return &FilePlan{Path: path, Target: target, Mode: mode, Old: data, info: fi}, nil
+}
+
+func tooBig(size, limit int64) *leftAlone {
+	return &leftAlone{reason: fmt.Sprintf("%s, larger than the %s cgpin reads", units.BytesSize(float64(size)), units.BytesSize(float64(limit))), tooBig: true}
+}
+
+// roots are the paths given, resolved: a file read through a symlink
+// must be one of the files or inside one of the directories.
+type roots struct {
+	cwd         string // the working directory, resolved
+	files, dirs []string
+}
+
+func newRoots(files []Source) *roots {
+	r := &roots{}
+	if wd, err := os.Getwd(); err == nil {
+		if wd, err = filepath.EvalSymlinks(wd); err == nil {
+			r.cwd = wd
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range files {
+		if s.Root == "" || seen[s.Root] {
+			continue
+		}
+		seen[s.Root] = true
+		abs, err := filepath.Abs(s.Root)
+		if err != nil {
+			continue
+		}
+		if s.Root != s.Path {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				r.dirs = append(r.dirs, real)
+			}
+			continue
+		}
+		// A file named: its directory resolved, the name itself not, so
+		// that a symlink named leads only to a file given otherwise.
+		if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			r.files = append(r.files, filepath.Join(dir, filepath.Base(abs)))
+		}
+	}
+	return r
+}
+
+// inside says whether target (symlinks resolved) is inside the paths
+// given.
+func (r *roots) inside(target string) bool {
+	abs := target
+	if !filepath.IsAbs(abs) {
+		if r.cwd == "" {
+			return false
+		}
+		abs = filepath.Join(r.cwd, abs)
+	}
+	if slices.Contains(r.files, abs) {
+		return true
+	}
+	for _, d := range r.dirs {
+		if rel, err := filepath.Rel(d, abs); err == nil && filepath.IsLocal(rel) {
+			return true
+		}
+	}
+	return false
 }
 
 func unwrapPathError(err error) error {

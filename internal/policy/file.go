@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
@@ -31,12 +33,16 @@ type Setting struct {
 
 // File is a policy file, validated.
 type File struct {
-	Path     string
+	Path string
+	// Root is the repository the file belongs to (the directory holding
+	// .git, else the file's own): the paths it names stay inside it.
+	Root     string
 	Settings map[string]Setting
 }
 
 // keyKinds are the keys a policy file takes (the flags' names) and what
-// their values are.
+// their values are. A new key is a row here, checked by its kind, and a
+// binding to its field in internal/config.
 var keyKinds = map[string]string{
 	"cooldown": "duration", "stale-after": "duration", "max-age": "duration",
 	"cooldown-strict": "bool", "update": "bool",
@@ -44,7 +50,7 @@ var keyKinds = map[string]string{
 	"only-if-changed": "choice", "platform": "platform",
 	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list", "files": "files",
 	"verify": "bool", "certificate-identity": "string", "certificate-identity-regexp": "regexp",
-	"certificate-oidc-issuer": "string", "certificate-oidc-issuer-regexp": "regexp", "trusted-root": "string", "key": "string",
+	"certificate-oidc-issuer": "string", "certificate-oidc-issuer-regexp": "regexp", "trusted-root": "path", "key": "path",
 }
 
 // Keys lists the keys a policy file takes, sorted.
@@ -57,9 +63,16 @@ func Keys() []string {
 	return keys
 }
 
+// MaxFileSize bounds a policy file and each file it names (key,
+// trusted-root), and the --key and --trusted-root files: a public key or a
+// trusted_root.json is a few kilobytes.
+const MaxFileSize = 1 << 20
+
 // FindFile looks for FileName from each path up to its repository's root
-// (the directory holding .git); "" when there is none. Paths under
-// different policy files are an error: one run, one policy.
+// (the nearest directory above holding .git); without one, only the path's
+// own directory is looked at, never the directories above it. "" when there
+// is none. Paths under different policy files are an error: one run, one
+// policy.
 func FindFile(paths []string) (string, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
@@ -83,31 +96,51 @@ func findFrom(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if fi, err := os.Stat(abs); err == nil && !fi.IsDir() {
-		abs = filepath.Dir(abs)
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		abs = filepath.Dir(abs) // a file's directory (the run says if it is missing)
 	}
+	top := repoRoot(abs)
 	for dir := abs; ; dir = filepath.Dir(dir) {
 		f := filepath.Join(dir, FileName)
-		if _, err := os.Stat(f); err == nil {
+		if _, err := os.Lstat(f); err == nil { // a symbolic link too: LoadFile checks where it leads
 			return f, nil
 		}
-		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
-			return "", nil // the repository's root: no policy file
-		}
-		if filepath.Dir(dir) == dir {
+		if dir == top || filepath.Dir(dir) == dir {
 			return "", nil
 		}
 	}
 }
 
+// repoRoot is the nearest directory from dir up holding .git, else dir.
+func repoRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
 // LoadFile reads and validates a policy file: an unknown key or a bad value
-// is an error naming the file and line.
+// is an error naming the file and line. A policy file is trusted like the
+// code beside it, so one another user could have written (see trusted) is
+// refused, and the paths it names are relative to it and stay inside its
+// repository (Root).
 func LoadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	path, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Path: path, Settings: map[string]Setting{}}
+	f := &File{Path: path, Root: repoRoot(filepath.Dir(path)), Settings: map[string]Setting{}}
+	if err := inside(f.Root, path); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	data, err := readFile(path, f.Root, trusted)
+	if err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -126,6 +159,9 @@ func LoadFile(path string) (*File, error) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		s, err := setting(k, v)
+		if err == nil && keyKinds[s.Key] == "path" {
+			s.Values[0], err = f.named(s.Key, s.Values[0])
+		}
 		if err != nil {
 			line := v.Line
 			var le *lineError
@@ -138,6 +174,119 @@ func LoadFile(path string) (*File, error) {
 		f.Settings[s.Key] = s
 	}
 	return f, errors.Join(errs...)
+}
+
+// named resolves a path the policy file names: relative to the file, inside
+// its repository, a regular file within MaxFileSize.
+func (f *File) named(key, val string) (string, error) {
+	if filepath.IsAbs(val) || filepath.VolumeName(val) != "" {
+		return "", fmt.Errorf("%s: %q is an absolute path: paths in %s are relative to it and stay inside the repository %s", key, val, FileName, f.Root)
+	}
+	p := filepath.Join(filepath.Dir(f.Path), val)
+	if err := inside(f.Root, p); err != nil {
+		return "", fmt.Errorf("%s: %q %w", key, val, err)
+	}
+	if _, err := readFile(p, f.Root, nil); err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	return p, nil
+}
+
+// inside checks that p, symbolic links resolved, is in root.
+func inside(root, p string) error {
+	if rel, err := filepath.Rel(root, p); err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("leaves the repository %s", root)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // readFile says so
+	}
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(realRoot, real); err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("is a symbolic link out of the repository %s", root)
+	}
+	return nil
+}
+
+// ReadFile reads a regular file of at most MaxFileSize bytes, without
+// blocking on a FIFO or device. With within set (a policy file's
+// repository), name must resolve inside it, symbolic links included.
+// Errors name the file, never its content.
+func ReadFile(name, within string) ([]byte, error) {
+	return readFile(name, within, nil)
+}
+
+func readFile(name, within string, check func(string, fs.FileInfo) error) ([]byte, error) {
+	// Stat first, open non-blocking, then check what was opened: a FIFO
+	// swapped in between neither blocks the open nor gets read.
+	const flags = os.O_RDONLY | syscall.O_NONBLOCK
+	var file *os.File
+	if within == "" {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", name)
+		}
+		if file, err = os.OpenFile(name, flags, 0); err != nil {
+			return nil, err
+		}
+	} else {
+		root, err := os.OpenRoot(within)
+		if err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		rel, err := filepath.Rel(within, name)
+		if err != nil {
+			return nil, err
+		}
+		fi, err := root.Stat(rel)
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err // named in full below, not as relative to the root
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", name)
+		}
+		if file, err = root.OpenFile(rel, flags, 0); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", name)
+	}
+	if check != nil {
+		if err := check(name, fi); err != nil {
+			return nil, err
+		}
+	}
+	tooBig := fmt.Errorf("%s: larger than the %d MiB limit", name, MaxFileSize>>20)
+	if fi.Size() > MaxFileSize {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(file, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooBig
+	}
+	return data, nil
 }
 
 func setting(k, v *yaml.Node) (Setting, error) {
@@ -225,7 +374,7 @@ func check(kind string, s Setting) error {
 			}
 		case "kinds":
 			_, err = pin.ParseKinds([]string{val})
-		case "list", "string":
+		case "list", "string", "path":
 			if strings.TrimSpace(val) == "" {
 				err = errors.New("empty value")
 			}

@@ -42,6 +42,13 @@ type Options struct {
 	// MaxBlobSize bounds a blob read whole into memory (default
 	// DefaultMaxBlobSize).
 	MaxBlobSize int64
+	// MaxManifestSize bounds a manifest, index or referrers list (default
+	// DefaultMaxManifestSize).
+	MaxManifestSize int64
+	// MaxTags, MaxTagPages and MaxTagPageBytes bound a tag list (defaults
+	// DefaultMaxTags, DefaultMaxTagPages, DefaultMaxTagPageBytes).
+	MaxTags, MaxTagPages int
+	MaxTagPageBytes      int64
 }
 
 // Client is the one registry client of a run: one keep-alive HTTP transport,
@@ -74,6 +81,9 @@ func New(opts Options) *Client {
 	if opts.MaxBlobSize <= 0 {
 		opts.MaxBlobSize = DefaultMaxBlobSize
 	}
+	if opts.MaxManifestSize <= 0 {
+		opts.MaxManifestSize = DefaultMaxManifestSize
+	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "docker-cghistory"
 	}
@@ -92,6 +102,7 @@ func New(opts Options) *Client {
 	}
 	rt = &retryTransport{inner: rt, attempts: opts.Attempts, base: opts.RetryBase, maxWait: opts.MaxWait}
 	rt = &userAgentTransport{inner: rt, ua: opts.UserAgent}
+	rt = &boundedBodies{inner: rt, maxManifest: opts.MaxManifestSize}
 	return &Client{opts: opts, base: rt, repos: map[string]*authTransport{}, creds: map[string]Credentials{}, pings: map[string]*pingCall{}}
 }
 

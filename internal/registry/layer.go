@@ -1,18 +1,25 @@
 package registry
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"sync"
 
+	"github.com/docker/go-units"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
 )
 
 // Layer is a blob of a repository read through go-containerregistry's
@@ -44,15 +51,49 @@ func (c *Client) Layer(ctx context.Context, repo name.Repository, desc v1.Descri
 	return &Layer{Layer: l, checked: cl}, nil
 }
 
+// MaxZstdWindow bounds the window a zstd layer may declare, which its
+// decoder allocates: 128 MiB, the zstd command's own default limit
+// (go-containerregistry's decoder allows 512 MiB).
+const MaxZstdWindow = 128 << 20
+
 // Uncompressed streams the layer's content. A decompression error caused by
 // corrupt bytes is reported as what it is: ErrIntegrity, naming the blob.
+// It undoes gzip and zstd as go-containerregistry does (by their magic
+// numbers), by hand only to bound zstd's window (MaxZstdWindow).
 func (l *Layer) Uncompressed() (io.ReadCloser, error) {
-	rc, err := l.Layer.Uncompressed()
+	rc, err := l.Layer.Compressed()
 	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(rc)
+	magic, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		rc.Close()
 		return nil, l.checked.explain(err)
 	}
-	return &uncompressedReader{rc: rc, l: l.checked}, nil
+	out := readCloser{br, rc}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			rc.Close()
+			return nil, l.checked.explain(err)
+		}
+		out.Reader = zr
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(MaxZstdWindow), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		out = readCloser{zr, closerFunc(func() error { zr.Close(); return rc.Close() })}
+	}
+	return &uncompressedReader{rc: out, l: l.checked}, nil
 }
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 type uncompressedReader struct {
 	rc io.ReadCloser
@@ -61,6 +102,10 @@ type uncompressedReader struct {
 
 func (r *uncompressedReader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return n, &Error{Kind: ErrTooLarge, Host: r.l.repo.RegistryStr(), Repo: r.l.repo.RepositoryStr(),
+			Subject: "layer " + r.l.desc.Digest.String(), Err: fmt.Errorf("its zstd window is over the %s limit", units.BytesSize(MaxZstdWindow))}
+	}
 	if err != nil && err != io.EOF {
 		err = r.l.explain(err)
 	}

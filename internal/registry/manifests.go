@@ -208,19 +208,6 @@ func (c *Client) Digest(ctx context.Context, ref name.Reference) (v1.Hash, error
 	return desc.Digest, nil
 }
 
-// Tags lists the repository's tags (following pagination).
-func (c *Client) Tags(ctx context.Context, repo name.Repository) ([]string, error) {
-	opts, err := c.RemoteOptions(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	tags, err := remote.List(repo, opts...)
-	if err != nil {
-		return nil, c.translate(err, repo)
-	}
-	return tags, nil
-}
-
 // Referrers lists the manifests that name digest as their subject (the OCI
 // referrers API, or its "sha256-<hex>" tag fallback on older registries).
 func (c *Client) Referrers(ctx context.Context, repo name.Repository, digest v1.Hash) ([]v1.Descriptor, error) {

@@ -107,6 +107,9 @@ type SignOptions struct {
 	OverDigest v1.Hash
 	// NoLog leaves out the transparency-log entry (and the timestamp).
 	NoLog bool
+	// Tamper changes the payload after it was signed and logged (it still
+	// names the image's digest).
+	Tamper bool
 }
 
 func (srv *Server) manifest(tb testing.TB, repo string, d v1.Hash) []byte {
@@ -140,6 +143,9 @@ func (srv *Server) SignCosign(tb testing.TB, s *Sigstore, repo string, d v1.Hash
 	ann["dev.cosignproject.cosign/signature"] = base64.StdEncoding.EncodeToString(sc.MessageSignatureContent().Signature())
 	if !opts.NoLog {
 		ann["dev.sigstore.cosign/bundle"] = entryBundle(s.logEntry(tb, e))
+	}
+	if opts.Tamper {
+		payload = bytes.Replace(payload, []byte(`"optional":null`), []byte(`"optional":{"tampered":"yes"}`), 1)
 	}
 	srv.writeSignatureImage(tb, repo, d, "sig", payload, "application/vnd.dev.cosign.simplesigning.v1+json", ann)
 }

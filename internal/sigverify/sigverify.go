@@ -19,6 +19,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ import (
 const (
 	ChainguardIdentity = "https://github.com/chainguard-images/images/.github/workflows/release.yaml@refs/heads/main"
 	ChainguardIssuer   = "https://token.actions.githubusercontent.com"
+	// ChainguardOrgIssuer signs organisation images (cgr.dev/$ORG/*): the
+	// identities are https://issuer.enforce.dev/<ID>, the IDs of the
+	// organisation's CATALOG_SYNCER and APKO_BUILDER service bindings.
+	ChainguardOrgIssuer = "https://issuer.enforce.dev"
 )
 
 // Policy says whose signature counts: cosign's identity options.
@@ -85,7 +90,12 @@ func (p Policy) For(repo name.Repository) (Policy, error) {
 	if repo.RegistryStr() == "cgr.dev" && strings.HasPrefix(repo.RepositoryStr(), "chainguard/") {
 		return Policy{Identity: ChainguardIdentity, Issuer: ChainguardIssuer}, nil
 	}
-	return Policy{}, fmt.Errorf("say which identity signs %s: --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp) (Chainguard organisation images: the identity of your organisation's signing workflow, as chainctl shows it)", repo)
+	if repo.RegistryStr() == "cgr.dev" {
+		org, _, _ := strings.Cut(repo.RepositoryStr(), "/")
+		return Policy{}, fmt.Errorf("say which identity signs %s: Chainguard signs cgr.dev/%s/* with --certificate-oidc-issuer %s and --certificate-identity-regexp '^%s/(<CATALOG_SYNCER>|<APKO_BUILDER>)$', the two IDs from `chainctl iam account-associations describe %s -o json` (.chainguard.service_bindings)",
+			repo, org, ChainguardOrgIssuer, regexp.QuoteMeta(ChainguardOrgIssuer), org)
+	}
+	return Policy{}, fmt.Errorf("say which identity signs %s: --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp), or --key", repo)
 }
 
 func (p Policy) identity() (verify.CertificateIdentity, error) {
@@ -228,7 +238,29 @@ const (
 	annChain           = "dev.sigstore.cosign/chain"
 	annBundle          = "dev.sigstore.cosign/bundle"
 	annTimestamp       = "dev.sigstore.cosign/rfc3161timestamp"
+	// annBundlePredicate names a referrer bundle's in-toto predicate type;
+	// cosignSignPredicate is the one of a signature (cosign sign
+	// --new-bundle-format signs an in-toto statement of this type), any
+	// other is an attestation.
+	annBundlePredicate  = "dev.sigstore.bundle.predicateType"
+	cosignSignPredicate = "https://sigstore.dev/cosign/sign/v1"
 )
+
+// signsImage reports whether a referrer bundle is a signature of the image:
+// a message signature, or a DSSE envelope whose in-toto statement is of
+// cosign's signature predicate type. An attestation (an SBOM signed by the
+// same identity) says something about the image but is no signature of it,
+// as cosign verify does not take one.
+func signsImage(b *bundle.Bundle) bool {
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return true
+	}
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	return json.Unmarshal(env.GetPayload(), &st) == nil && st.PredicateType == cosignSignPredicate
+}
 
 // signatures collects every signature of digest: cosign's .sig tag layers
 // and Sigstore bundles among the referrers.
@@ -265,6 +297,9 @@ func (v *Verifier) signatures(ctx context.Context, repo name.Repository, digest 
 			return nil, err
 		}
 		for _, l := range m.Layers {
+			if pt, ok := l.Annotations[annBundlePredicate]; ok && pt != cosignSignPredicate {
+				continue // an attestation (an SBOM, provenance): not a signature of the image
+			}
 			b, err := v.Registry.Blob(ctx, repo, l)
 			if err != nil {
 				return nil, err
@@ -272,6 +307,9 @@ func (v *Verifier) signatures(ctx context.Context, repo name.Repository, digest 
 			var bd bundle.Bundle
 			if err := bd.UnmarshalJSON(b); err != nil {
 				errs = append(errs, fmt.Errorf("%w: bundle %s: %v", ErrBadSignatureDB, l.Digest, err))
+				continue
+			}
+			if !signsImage(&bd) {
 				continue
 			}
 			out = append(out, signature{format: "bundle", bundle: &bd})
@@ -385,15 +423,20 @@ func material(l v1.Descriptor, keyless bool) (*protobundle.VerificationMaterial,
 	return vm, nil
 }
 
-// VerifyAttestation checks a DSSE attestation (a layer of cosign's .att
-// tag, its certificate and Rekor bundle in annotations) against policy:
-// the signature, the identity, the log, and that its in-toto subject is
-// the image's digest.
+// VerifyAttestation checks an attestation against policy: the signature,
+// the identity, the log (or a signed timestamp), and that its in-toto
+// subject is the image's digest. The attestation is either a bare DSSE
+// envelope (a layer of cosign's .att tag, its certificate and Rekor bundle
+// in annotations) or a Sigstore bundle holding a DSSE envelope (a referrer,
+// as cosign 3 attaches attestations).
 func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.Descriptor, envelope []byte, policy Policy) (Result, error) {
 	ref := repo.Digest(image.String())
 	ck, err := policy.prepare()
 	if err != nil {
 		return Result{}, err
+	}
+	if isBundle(envelope) {
+		return v.verifyAttestationBundle(ref, image, envelope, ck)
 	}
 	var env struct {
 		PayloadType string `json:"payloadType"`
@@ -431,6 +474,33 @@ func (v *Verifier) VerifyAttestation(repo name.Repository, image v1.Hash, l v1.D
 		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{err}}
 	}
 	r, err := v.check(signature{format: "attestation", bundle: b}, image, ck)
+	if err != nil {
+		return Result{}, &Error{Ref: ref, Reason: reason([]error{err}), Detail: []error{err}}
+	}
+	return r, nil
+}
+
+// isBundle reports whether an attestation layer is a Sigstore bundle
+// rather than a bare DSSE envelope: bundles name their media type.
+func isBundle(b []byte) bool {
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	return json.Unmarshal(b, &probe) == nil && strings.HasPrefix(probe.MediaType, bundleArtifactType)
+}
+
+// verifyAttestationBundle checks a Sigstore bundle whose content is a DSSE
+// envelope (any bundle version sigstore-go reads: v0.1 to v0.3, Rekor v1
+// or v2 entries, signed timestamps).
+func (v *Verifier) verifyAttestationBundle(ref name.Digest, image v1.Hash, raw []byte, ck check) (Result, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(raw); err != nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{fmt.Errorf("bundle: %w", err)}}
+	}
+	if b.GetDsseEnvelope() == nil {
+		return Result{}, &Error{Ref: ref, Reason: ErrBadSignatureDB, Detail: []error{errors.New("the bundle holds no DSSE envelope")}}
+	}
+	r, err := v.check(signature{format: "bundle", bundle: &b}, image, ck)
 	if err != nil {
 		return Result{}, &Error{Ref: ref, Reason: reason([]error{err}), Detail: []error{err}}
 	}
@@ -510,6 +580,9 @@ func (v *Verifier) check(s signature, digest v1.Hash, ck check) (Result, error) 
 		if !v.chainsToTrustedCA(s.bundle) {
 			return Result{}, fmt.Errorf("%w: %v", ErrUntrusted, err)
 		}
+		if serr := selfSigned(s); serr != nil {
+			return Result{}, fmt.Errorf("%w: %v", ErrBadSignature, serr)
+		}
 		return Result{}, classify(err)
 	}
 	r := Result{Format: s.format}
@@ -521,6 +594,37 @@ func (v *Verifier) check(s signature, digest v1.Hash, ck check) (Result, error) 
 		r.Issuer = res.Signature.Certificate.Issuer
 	}
 	return r, nil
+}
+
+// selfSigned checks a certificate-signed signature against its own
+// certificate's key alone: content changed after signing fails here, though
+// sigstore-go reports the log check that notices it first (the log holds
+// the signed content's digest, or an inclusion proof over it), which would
+// read "not in the transparency log". nil when the signature is sound or
+// has no certificate to check against.
+func selfSigned(s signature) error {
+	vc, err := s.bundle.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return nil
+	}
+	sc, err := s.bundle.SignatureContent()
+	if err != nil {
+		return nil
+	}
+	// The certificate's own key is all that is used: no trusted material.
+	var none root.BaseTrustedMaterial
+	switch {
+	case sc.EnvelopeContent() != nil:
+		return verify.VerifySignature(sc, vc, &none)
+	case s.payload != nil:
+		return verify.VerifySignatureWithArtifacts(sc, vc, &none, []io.Reader{bytes.NewReader(s.payload)})
+	case sc.MessageSignatureContent() != nil:
+		// Over the digest the bundle says it signs: one of another image is
+		// sound, and told apart by the verifier.
+		ms := sc.MessageSignatureContent()
+		return verify.VerifySignatureWithArtifactDigests(sc, vc, &none, []verify.ArtifactDigest{{Algorithm: ms.DigestAlgorithm(), Digest: ms.Digest()}})
+	}
+	return nil
 }
 
 // chainsToTrustedCA reports whether the signing certificate was issued by

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ func TestVerify(t *testing.T) {
 		{"identity by regexp", func(r string, d v1.Hash) { s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{}) }, sig.VS,
 			sigverify.Policy{IdentityRegexp: `^https://github\.com/acme/`, IssuerRegexp: `^https://token\.actions\.`}, nil, "cosign"},
 		{"unsigned", func(string, v1.Hash) {}, sig.VS, good, sigverify.ErrUnsigned, ""},
+		{"an SBOM attestation bundle is no signature", func(r string, d v1.Hash) {
+			s.AttachSignedSBOMBundle(t, sig, r, d, []byte(`{"spdxVersion":"SPDX-2.3","packages":[]}`), identity, issuer, registrytest.AttestOptions{})
+		}, sig.VS, good, sigverify.ErrUnsigned, ""},
 		{"wrong identity", func(r string, d v1.Hash) {
 			s.SignCosign(t, sig, r, d, "https://github.com/evil/x/.github/workflows/r.yaml@refs/heads/main", issuer, registrytest.SignOptions{})
 		}, sig.VS, good, sigverify.ErrWrongIdentity, ""},
@@ -51,6 +55,9 @@ func TestVerify(t *testing.T) {
 		{"signature over another digest", func(r string, d v1.Hash) {
 			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{OverDigest: v1.Hash{Algorithm: "sha256", Hex: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}})
 		}, sig.VS, good, sigverify.ErrOtherImage, ""},
+		{"cosign payload changed after signing", func(r string, d v1.Hash) {
+			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{Tamper: true})
+		}, sig.VS, good, sigverify.ErrBadSignature, ""},
 		{"no log entry nor timestamp", func(r string, d v1.Hash) {
 			s.SignCosign(t, sig, r, d, identity, issuer, registrytest.SignOptions{NoLog: true})
 		}, sig.VS, good, sigverify.ErrNotInLog, ""},
@@ -109,7 +116,18 @@ func TestDefaultPolicy(t *testing.T) {
 		t.Errorf("chainguard default = %+v, %v", p, err)
 	}
 	org, _ := name.NewRepository("cgr.dev/acme.com/nginx")
-	if _, err := (sigverify.Policy{}).For(org); err == nil {
-		t.Error("an organisation repository got a default identity")
+	_, err = (sigverify.Policy{}).For(org)
+	if err == nil {
+		t.Fatal("an organisation repository got a default identity")
+	}
+	// The hint names what Chainguard signs organisation images with, not a
+	// GitHub workflow.
+	for _, want := range []string{"https://issuer.enforce.dev", "(<CATALOG_SYNCER>|<APKO_BUILDER>)", "chainctl iam account-associations describe acme.com -o json", ".chainguard.service_bindings"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("hint %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "github") || strings.Contains(err.Error(), "workflow") {
+		t.Errorf("hint %q still points at a GitHub workflow", err)
 	}
 }
