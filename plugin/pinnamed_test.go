@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 )
 
@@ -30,7 +31,11 @@ func TestPinNamedFileOfNoKind(t *testing.T) {
 	d.docker("cgpin", manifest).ok(t)
 	fileIs(t, manifest, strings.Replace(pod, ref, ref+"@"+img.Digest.String(), 1))
 
-	kinds := "not a kind of file cgpin knows (dockerfile, compose, kubernetes, kustomize, helm, github-actions, gitlab-ci, circleci, devcontainer)"
+	var names []string
+	for _, k := range kinds.Names() {
+		names = append(names, string(k))
+	}
+	kinds := "not a kind of file cgpin knows (" + strings.Join(names, ", ") + ")"
 	d.docker("cgpin", notes).fails(t, notes+": "+kinds)
 	d.docker("cgpin", "--check", "--skip-unknown", notes, manifest).ok(t)
 	fileIs(t, notes, "Deploy with image: "+ref+"\n")

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
-	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
 
 // Source is a file to pin and what kind it is.
@@ -25,6 +26,8 @@ type Source struct {
 	// Explicit says the user named the file: a file that turns out to be
 	// of no known kind is then an error, not silently passed over.
 	Explicit bool
+	// Glob is the --kind KIND=GLOB (or files:) glob that chose Kind.
+	Glob string
 	// Root is the path given that the file was found under (the file
 	// itself when named): a symlink may only lead to a file inside one.
 	Root string
@@ -42,57 +45,33 @@ var (
 // (".Dockerfile.cgpin-123456"); one left by a killed run is never input.
 var tempName = regexp.MustCompile(`^\.(.+)\.cgpin-[0-9]+$`)
 
-// IsDockerfileName reports whether a file name looks like a Dockerfile:
-// Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile(.*),
-// with their case as written ("dockerfile.go" is Go), and not the usual
-// companions of a Dockerfile (Dockerfile.md, Dockerfile.dockerignore, …).
-func IsDockerfileName(base string) bool {
-	switch {
-	case base == "Dockerfile" || base == "Containerfile":
-		return true
-	case strings.HasSuffix(base, ".Dockerfile") || strings.HasSuffix(base, ".dockerfile"):
-		return true
-	case strings.HasPrefix(base, "Dockerfile.") || strings.HasPrefix(base, "Containerfile."):
-		ext := strings.ToLower(filepath.Ext(base))
-		return !slices.Contains(notDockerfiles, ext)
-	}
-	return false
-}
-
-// notDockerfiles are extensions of files named like Dockerfile.* that are not.
-var notDockerfiles = []string{".md", ".txt", ".dockerignore", ".go", ".json", ".yaml", ".yml", ".orig", ".rej", ".bak", ".swp", ".sh", ".lock"}
-
 // hiddenKept are the hidden directories where images are named.
 var hiddenKept = []string{".github", ".circleci", ".devcontainer", ".gitlab"}
 
 // skipDir names directories never walked: VCS data, other hidden
 // directories and vendored code.
 func skipDir(name string) bool {
-	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) ||
+	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) && !slices.Contains(kinds.HiddenDirs(), name) ||
 		name == "vendor" || name == "node_modules" || name == "third_party"
 }
 
-// kindOf says what kind of file rel (slash-separated) is by its path: a
-// Dockerfile, a kind yamlref knows by name, or a YAML or JSON file that may
-// be Kubernetes. Helm values count only beside a Chart.yaml (or when named).
+// kindOf says what kind of file rel (slash-separated) is by its path, as
+// the kinds table says: Helm values count only beside a Chart.yaml (or
+// when named), and a kind known by content (Kubernetes) is a guess to
+// confirm when the file is read.
 func kindOf(path, rel string, explicit bool) (Source, bool) {
-	base := filepath.Base(rel)
-	if IsDockerfileName(base) {
-		return Source{Path: path, Kind: ref.Dockerfile, Explicit: explicit}, true
+	var beside func(string) bool
+	if !explicit {
+		beside = func(name string) bool { return fileExists(filepath.Join(filepath.Dir(path), name)) }
 	}
-	if k, ok := yamlref.KindOf(rel); ok {
-		if k != ref.Helm || explicit || fileExists(filepath.Join(filepath.Dir(path), "Chart.yaml")) {
-			return Source{Path: path, Kind: k, Explicit: explicit}, true
-		}
+	k, ok := kinds.Of(rel, beside)
+	if !ok {
+		return Source{}, false
 	}
-	switch strings.ToLower(filepath.Ext(base)) {
-	case ".yaml", ".yml", ".json":
-		if inChartTemplates(path) {
-			return Source{}, false // Helm renders these: never edited
-		}
-		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: explicit}, true
+	if k.Name() == ref.Kubernetes && inChartTemplates(path) {
+		return Source{}, false // Helm renders these: never edited
 	}
-	return Source{}, false
+	return Source{Path: path, Kind: k.Name(), Sniff: k.Sniff != nil, Explicit: explicit}, true
 }
 
 // inChartTemplates reports a file under a Helm chart's templates/.
@@ -121,6 +100,12 @@ func fileExists(p string) bool {
 // else as its content says: Kubernetes, or (but YAML and JSON) a
 // Dockerfile.
 func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
+	return CollectKinds(paths, exclude, kinds, nil)
+}
+
+// CollectKinds is Collect where the files overrides' globs match are of
+// their kinds, whatever their names say.
+func CollectKinds(paths, exclude []string, kinds []ref.FileKind, overrides []Override) ([]Source, error) {
 	if len(paths) == 0 {
 		paths = []string{"Dockerfile"}
 	}
@@ -141,7 +126,7 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 		return false
 	}
 	wanted := func(s Source) bool {
-		return len(kinds) == 0 || slices.Contains(kinds, s.Kind) || s.Kind == "" && s.Sniff
+		return len(kinds) == 0 || slices.Contains(kinds, s.Kind) || s.Glob != "" || s.Kind == "" && s.Sniff
 	}
 	var out []Source
 	seen := map[string]bool{}
@@ -158,7 +143,10 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 		}
 		if !fi.IsDir() {
 			if !tempName.MatchString(filepath.Base(root)) {
-				s := named(root, kinds)
+				s, ok := overridden(root, root, true, overrides)
+				if !ok {
+					s = named(root, kinds)
+				}
 				s.Root = root
 				add(s)
 			}
@@ -184,7 +172,10 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 			if d.IsDir() || excluded(rel, d.Name()) || tempName.MatchString(d.Name()) {
 				return nil
 			}
-			if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
+			if s, ok := overridden(p, rel, false, overrides); ok {
+				s.Root = root
+				add(s)
+			} else if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
 				s.Root = root
 				add(s)
 			}
@@ -224,16 +215,67 @@ func named(path string, kinds []ref.FileKind) Source {
 	return Source{Path: path, Explicit: true} // of no kind asked for: passed over
 }
 
-// ParseKinds reads --kind values ("compose,kubernetes"; "all").
+// Override makes the files Glob matches of Kind, whatever their names
+// say (--kind KIND=GLOB, .cgpin.yaml's files:). Globs match as the kinds
+// table's do (kinds.Match).
+type Override struct {
+	Kind ref.FileKind
+	Glob string
+}
+
+// overridden is the file's kind by the first override whose glob matches
+// rel.
+func overridden(path, rel string, explicit bool, overrides []Override) (Source, bool) {
+	for _, o := range overrides {
+		if kinds.Match(o.Glob, filepath.ToSlash(rel)) {
+			return Source{Path: path, Kind: o.Kind, Explicit: explicit, Glob: o.Glob}, true
+		}
+	}
+	return Source{}, false
+}
+
+// NewOverride checks that kind is a kind and glob a glob.
+func NewOverride(kind, glob string) (Override, error) {
+	k := ref.FileKind(strings.ToLower(strings.TrimSpace(kind)))
+	if !slices.Contains(kinds.Names(), k) {
+		return Override{}, fmt.Errorf("kind %q: want one of %s", kind, kindList())
+	}
+	if _, err := path.Match(strings.ToLower(glob), ""); err != nil || glob == "" {
+		return Override{}, fmt.Errorf("%q is not a glob", glob)
+	}
+	return Override{Kind: k, Glob: glob}, nil
+}
+
+// ParseOverrides reads the KIND=GLOB values of --kind.
+func ParseOverrides(values []string) ([]Override, error) {
+	var out []Override
+	for _, v := range values {
+		for _, kv := range strings.Split(v, ",") {
+			k, glob, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok {
+				continue
+			}
+			o, err := NewOverride(k, glob)
+			if err != nil {
+				return nil, fmt.Errorf("--kind %q: %w", kv, err)
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// ParseKinds reads --kind values ("compose,kubernetes"; "all"); KIND=GLOB
+// values are ParseOverrides'.
 func ParseKinds(values []string) ([]ref.FileKind, error) {
 	var out []ref.FileKind
 	for _, v := range values {
 		for _, k := range strings.Split(v, ",") {
 			k = strings.TrimSpace(strings.ToLower(k))
 			switch {
-			case k == "" || k == "all":
+			case k == "" || k == "all" || strings.Contains(k, "="):
 				continue
-			case slices.Contains(ref.FileKinds, ref.FileKind(k)):
+			case slices.Contains(kinds.Names(), ref.FileKind(k)):
 				out = append(out, ref.FileKind(k))
 			default:
 				return nil, fmt.Errorf("--kind %q: want one of %s", k, kindList())
@@ -244,8 +286,8 @@ func ParseKinds(values []string) ([]ref.FileKind, error) {
 }
 
 func kindList() string {
-	names := make([]string, len(ref.FileKinds))
-	for i, k := range ref.FileKinds {
+	names := make([]string, len(kinds.Table))
+	for i, k := range kinds.Names() {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")

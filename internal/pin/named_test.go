@@ -53,7 +53,7 @@ func TestNamedFileByContent(t *testing.T) {
 	// Neither: an error naming the file and listing the kinds, for each.
 	_, err := build(Options{}, nil, text, prose, empty, pod)
 	for _, f := range []string{text, prose, empty} {
-		assert.ErrorContains(t, err, f+": not a kind of file cgpin knows (dockerfile, compose, kubernetes, kustomize, helm, github-actions, gitlab-ci, circleci, devcontainer); name it with --kind, or pass over such files with --skip-unknown")
+		assert.ErrorContains(t, err, f+": not a kind of file cgpin knows ("+kindList()+"); name it with --kind, or pass over such files with --skip-unknown")
 	}
 	assert.Assert(t, !strings.Contains(err.Error(), pod), err)
 	// --skip-unknown passes over them, and pins the rest.

@@ -5,6 +5,7 @@
 package pin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 	"github.com/docker/go-units"
@@ -394,6 +396,10 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 		}
 		seenTargets[fp.Target] = true
 		fp.Kind = src.Kind
+		if src.Glob != "" && bytes.IndexByte(fp.Old, 0) >= 0 {
+			p.Notes = append(p.Notes, Note{File: src.Path, Line: 1, Ref: "(binary)", Reason: "binary file matched by " + src.Glob + ": skipped"})
+			continue
+		}
 		if src.Sniff {
 			k, ok := sniff(src, fp.Old)
 			switch {
@@ -449,10 +455,13 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 // (no Kind), else a Dockerfile when it reads as one (within the size
 // cgpin reads of a Dockerfile).
 func sniff(src Source, data []byte) (ref.FileKind, bool) {
+	if src.Kind != "" {
+		return src.Kind, kinds.Sniff(src.Kind, src.Path, data)
+	}
 	if k, ok := yamlref.Sniff(src.Path, data); ok {
 		return k, true
 	}
-	if src.Kind == "" && int64(len(data)) <= maxDockerfileSize && dockerfile.Is(data) {
+	if int64(len(data)) <= maxDockerfileSize && dockerfile.Is(data) {
 		return ref.Dockerfile, true
 	}
 	return "", false
@@ -484,10 +493,7 @@ func Scan(ctx context.Context, files []Source, opts Options) ([]Reference, []Not
 // find runs the finder of fp's kind (a variable: tests stand in a slow
 // parser).
 var find = func(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
-	if fp.Kind == ref.Dockerfile {
-		return dockerfile.Refs(fp.Old)
-	}
-	return yamlref.Find(fp.Kind, fp.Path, fp.Old)
+	return kinds.Find(context.Background(), fp.Kind, fp.Path, fp.Old)
 }
 
 func kindName(k ref.FileKind) string {
