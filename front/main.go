@@ -1,6 +1,6 @@
 // Command docker-cghistory, as installed, is the plugin's front: a binary
-// of the standard library alone that answers docker's metadata probe
-// itself (run for every `docker --help` and `docker info`, before every
+// of the standard library (and docker's metadata type) that answers
+// docker's metadata probe itself (run for every `docker --help` and `docker info`, before every
 // plugin command and completion) and hands everything else to a binary
 // installed next to it: the hook after `docker build` to cghistory-hook
 // (local files only), the rest to the full binary, cghistory-full (exec on
