@@ -19,7 +19,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-cghistory ./front
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cghistory-hook ./front/hook
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cghistory-hot ./front/hot
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cghistory-full ./plugin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-credential-cghistory ./credhelper
 

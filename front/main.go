@@ -2,12 +2,13 @@
 // of the standard library (and docker's metadata type) that answers
 // docker's metadata probe itself (run for every `docker --help` and `docker info`, before every
 // plugin command and completion) and hands everything else to a binary
-// installed next to it: the hook after `docker build` to cghistory-hook
-// (local files only), the rest to the full binary, cghistory-full (exec on
-// unix, a child process on windows). Every package linked into a Go binary
-// runs its init in every process; the full binary's (sigstore-go,
+// installed next to it: the hook after `docker build` and completion to
+// cghistory-hot (local files and caches only; it hands on what it cannot
+// answer), the rest to the full binary, cghistory-full (exec on unix, a
+// child process on windows). Every package linked into a Go binary runs
+// its init in every process; the full binary's (sigstore-go,
 // go-containerregistry, docker's CLI) cost more than the answers, so the
-// front and the hook link none of them (front_test.go checks).
+// front and cghistory-hot link none of them (front_test.go checks).
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/handoff"
 	"github.com/docker/cli/cli-plugins/metadata"
 )
 
@@ -24,12 +26,12 @@ import (
 // full binary's.
 var version = "dev"
 
-// The binaries next to the front ("exe" added on windows): the full one and
-// the hook. Neither name starts with "docker-": docker takes every docker-*
+// The binaries next to the front (".exe" added on windows): the full one
+// and the one for docker's other hot paths (hook, completion). Neither name starts with "docker-": docker takes every docker-*
 // file in its plugin directories for a plugin.
 const (
 	FullName = "cghistory-full"
-	HookName = "cghistory-hook"
+	HotName  = "cghistory-hot"
 )
 
 // The command names and the one-line summaries docker shows in `docker
@@ -53,15 +55,18 @@ func main() {
 		return
 	}
 	next := FullName
-	if len(args) == 4 && args[1] == historyName && args[2] == metadata.HookSubcommandName {
-		next = HookName // docker waits for it after the user's build
+	switch {
+	case len(args) == 4 && args[1] == historyName && args[2] == metadata.HookSubcommandName:
+		next = HotName // docker waits for it after the user's build
+	case len(args) > 1 && args[1] == "__complete":
+		next = HotName // from the caches when it can, else on to the full binary
 	}
-	path, err := sibling(next)
+	path, err := handoff.Sibling(next)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "docker-cghistory:", err)
 		os.Exit(1)
 	}
-	os.Exit(run(path, args))
+	os.Exit(handoff.Run(path, args))
 }
 
 // writeMetadata prints the plugin's metadata as docker/cli's plugin.Run
@@ -88,22 +93,4 @@ func commandName(argv0 string) string {
 		return n
 	}
 	return historyName
-}
-
-// sibling is the path of the binary named name next to the front, its
-// symlinks (cli-plugins/docker-cgpin → docker-cghistory) resolved.
-func sibling(name string) (string, error) {
-	name += exeSuffix
-	self, err := os.Executable()
-	if err == nil {
-		self, err = filepath.EvalSymlinks(self)
-	}
-	if err != nil {
-		return "", fmt.Errorf("cannot find its own file, nor %s next to it: %w", name, err)
-	}
-	path := filepath.Join(filepath.Dir(self), name)
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("%s is missing next to %s (make install installs the three): %w", name, self, err)
-	}
-	return path, nil
 }

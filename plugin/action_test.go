@@ -194,7 +194,7 @@ func TestInstallScript(t *testing.T) {
 		ready  bool
 	}{
 		{"the plugin", func(path string) error {
-			for _, n := range []string{"docker-cghistory", "cghistory-hook", "cghistory-full"} {
+			for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
 				b, err := os.ReadFile(filepath.Join(filepath.Dir(frontBinary), n))
 				if err != nil {
 					return err
@@ -206,7 +206,7 @@ func TestInstallScript(t *testing.T) {
 			return nil
 		}, true},
 		{"not a plugin", func(path string) error {
-			for _, n := range []string{"docker-cghistory", "cghistory-hook", "cghistory-full"} {
+			for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
 				if err := os.WriteFile(filepath.Join(filepath.Dir(path), n), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 					return err
 				}

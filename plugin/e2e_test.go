@@ -21,7 +21,7 @@ import (
 
 // pluginBinary (the full binary) and helperDir (holding
 // docker-credential-cghistory) are built once by TestMain, and frontBinary
-// with cghistory-hook and cghistory-full beside it, as installed: docker
+// with cghistory-hot and cghistory-full beside it, as installed: docker
 // runs the plugin through the front.
 var pluginBinary, frontBinary, helperDir string
 
@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper",
-		frontBinary: "../front", filepath.Join(dir, "front", "cghistory-hook"): "../front/hook"} {
+		frontBinary: "../front", filepath.Join(dir, "front", "cghistory-hot"): "../front/hot"} {
 		build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {

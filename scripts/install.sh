@@ -2,7 +2,7 @@
 # Installs docker-cghistory as a docker CLI plugin under its three names:
 #   ${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-cghistory  (the front)
 #   .../docker-cgdiff, .../docker-cgpin                            (symlinks)
-#   .../cghistory-full, .../cghistory-hook  (the binaries the front runs)
+#   .../cghistory-full, .../cghistory-hot  (the binaries the front runs)
 # and, once it exists, the credential helper into ${BINDIR:-$HOME/.local/bin}.
 # Usage: scripts/install.sh [--uninstall]
 set -euo pipefail
@@ -15,19 +15,19 @@ bindir=${BINDIR:-$HOME/.local/bin}
 names=(docker-cghistory docker-cgdiff docker-cgpin)
 
 if [[ ${1:-} == --uninstall ]]; then
-	for n in "${names[@]}" cghistory-full cghistory-hook; do rm -f "$plugins/$n"; done
+	for n in "${names[@]}" cghistory-full cghistory-hot; do rm -f "$plugins/$n"; done
 	rm -f "$bindir/docker-credential-cghistory"
 	echo "removed docker-cghistory from $plugins"
 	exit 0
 fi
 
-for n in cghistory-full cghistory-hook docker-cghistory; do
+for n in cghistory-full cghistory-hot docker-cghistory; do
 	[[ -x $bin/$n ]] || { echo "install.sh: $bin/$n not built; run 'make install'" >&2; exit 1; }
 done
 mkdir -p "$plugins"
 # Copy to a temp name and rename, so a running plugin is never half-written;
 # the front last, once what it runs is in place.
-for n in cghistory-full cghistory-hook docker-cghistory; do
+for n in cghistory-full cghistory-hot docker-cghistory; do
 	install -m 0755 "$bin/$n" "$plugins/.$n.tmp"
 	mv -f "$plugins/.$n.tmp" "$plugins/$n"
 done

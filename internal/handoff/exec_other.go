@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package handoff
 
 import (
 	"errors"
@@ -10,14 +10,15 @@ import (
 	"os/signal"
 )
 
-const exeSuffix = ".exe"
+// ExeSuffix ends the names of executables.
+const ExeSuffix = ".exe"
 
-// run starts the binary at path as a child (windows has no exec) with the
+// Run starts the binary at path as a child (windows has no exec) with the
 // front's arguments (argv[0] included: the full binary picks its command
 // from it), standard streams and environment, and returns its exit code.
-// Interrupts reach both processes from the console; the front outlives
+// Interrupts reach both processes from the console; this process outlives
 // the child to pass its code on.
-func run(path string, args []string) int {
+func Run(path string, args []string) int {
 	signal.Ignore(os.Interrupt)
 	cmd := exec.Command(path, args[1:]...)
 	cmd.Args[0] = args[0]

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package handoff
 
 import (
 	"fmt"
@@ -8,13 +8,14 @@ import (
 	"syscall"
 )
 
-const exeSuffix = ""
+// ExeSuffix ends the names of executables.
+const ExeSuffix = ""
 
-// run replaces the front with the binary at path: the same process (docker
+// Run replaces this process with the binary at path: the same process (docker
 // waits for this pid and talks to it through its plugin socket), the same
 // arguments (argv[0] included: the full binary picks its command from it)
 // and environment. It returns only on failure.
-func run(path string, args []string) int {
+func Run(path string, args []string) int {
 	err := syscall.Exec(path, args, os.Environ())
 	fmt.Fprintf(os.Stderr, "docker-cghistory: run %s: %v\n", path, err)
 	return 1
