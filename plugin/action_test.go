@@ -194,13 +194,25 @@ func TestInstallScript(t *testing.T) {
 		ready  bool
 	}{
 		{"the plugin", func(path string) error {
-			b, err := os.ReadFile(pluginBinary)
-			if err != nil {
-				return err
+			for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
+				b, err := os.ReadFile(filepath.Join(filepath.Dir(frontBinary), n))
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(filepath.Dir(path), n), b, 0o755); err != nil {
+					return err
+				}
 			}
-			return os.WriteFile(path, b, 0o755)
+			return nil
 		}, true},
-		{"not a plugin", func(path string) error { return os.WriteFile(path, []byte("#!/bin/sh\nexit 0\n"), 0o755) }, false},
+		{"not a plugin", func(path string) error {
+			for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
+				if err := os.WriteFile(filepath.Join(filepath.Dir(path), n), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, cfg := t.TempDir(), t.TempDir()

@@ -19,9 +19,11 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 )
 
-// pluginBinary and helperDir (holding docker-credential-cghistory) are
-// built once by TestMain.
-var pluginBinary, helperDir string
+// pluginBinary (the full binary) and helperDir (holding
+// docker-credential-cghistory) are built once by TestMain, and frontBinary
+// with cghistory-hot and cghistory-full beside it, as installed: docker
+// runs the plugin through the front.
+var pluginBinary, frontBinary, helperDir string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "cghistory-e2e-")
@@ -30,7 +32,15 @@ func TestMain(m *testing.M) {
 	}
 	pluginBinary = filepath.Join(dir, "docker-cghistory")
 	helperDir = filepath.Join(dir, "helpers")
-	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper"} {
+	frontBinary = filepath.Join(dir, "front", "docker-cghistory")
+	if err := os.MkdirAll(filepath.Dir(frontBinary), 0o755); err == nil {
+		err = os.Symlink(pluginBinary, filepath.Join(dir, "front", "cghistory-full"))
+	}
+	if err != nil {
+		panic(err)
+	}
+	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper",
+		frontBinary: "../front", filepath.Join(dir, "front", "cghistory-hot"): "../front/hot"} {
 		build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
@@ -65,7 +75,7 @@ func newDockerEnv(t *testing.T, configJSON string) *dockerEnv {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"cghistory", "cgdiff", "cgpin"} {
-		if err := os.Symlink(pluginBinary, filepath.Join(plugins, "docker-"+n)); err != nil {
+		if err := os.Symlink(frontBinary, filepath.Join(plugins, "docker-"+n)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs docker-cghistory as a docker CLI plugin under its three names:
-#   ${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-cghistory  (the binary)
+#   ${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-cghistory  (the front)
 #   .../docker-cgdiff, .../docker-cgpin                            (symlinks)
+#   .../cghistory-full, .../cghistory-hot  (the binaries the front runs)
 # and, once it exists, the credential helper into ${BINDIR:-$HOME/.local/bin}.
 # Usage: scripts/install.sh [--uninstall]
 set -euo pipefail
@@ -14,17 +15,22 @@ bindir=${BINDIR:-$HOME/.local/bin}
 names=(docker-cghistory docker-cgdiff docker-cgpin)
 
 if [[ ${1:-} == --uninstall ]]; then
-	for n in "${names[@]}"; do rm -f "$plugins/$n"; done
+	for n in "${names[@]}" cghistory-full cghistory-hot; do rm -f "$plugins/$n"; done
 	rm -f "$bindir/docker-credential-cghistory"
 	echo "removed docker-cghistory from $plugins"
 	exit 0
 fi
 
-[[ -x $bin/docker-cghistory ]] || { echo "install.sh: $bin/docker-cghistory not built; run 'make install'" >&2; exit 1; }
+for n in cghistory-full cghistory-hot docker-cghistory; do
+	[[ -x $bin/$n ]] || { echo "install.sh: $bin/$n not built; run 'make install'" >&2; exit 1; }
+done
 mkdir -p "$plugins"
-# Copy to a temp name and rename, so a running plugin is never half-written.
-install -m 0755 "$bin/docker-cghistory" "$plugins/.docker-cghistory.tmp"
-mv -f "$plugins/.docker-cghistory.tmp" "$plugins/docker-cghistory"
+# Copy to a temp name and rename, so a running plugin is never half-written;
+# the front last, once what it runs is in place.
+for n in cghistory-full cghistory-hot docker-cghistory; do
+	install -m 0755 "$bin/$n" "$plugins/.$n.tmp"
+	mv -f "$plugins/.$n.tmp" "$plugins/$n"
+done
 for n in docker-cgdiff docker-cgpin; do
 	ln -sfn docker-cghistory "$plugins/$n"
 done

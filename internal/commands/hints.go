@@ -1,17 +1,14 @@
 package commands
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/hints"
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli-plugins/hooks"
 	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
@@ -97,32 +94,13 @@ func newHookCommand(dockerCLI command.Cli) *cobra.Command {
 	}
 }
 
-// Hook answers one hook request (docker's JSON) on w: a hooks.Response, or
-// nothing when there is nothing useful to say. main calls it before
-// building a docker CLI, which the answer does not need.
+// Hook answers one hook request (docker's JSON) on w, for the Dockerfile
+// in the working directory (see hints.Hook). main calls it before building
+// a docker CLI, which the answer does not need.
 func Hook(w io.Writer, request string) error {
-	var req hooks.Request
-	if err := json.Unmarshal([]byte(request), &req); err != nil {
-		return nil // an unknown request: say nothing
-	}
 	dir, err := os.Getwd()
 	if err != nil {
 		return nil
 	}
-	// The hint runs apart and is given only if ready by the deadline: a
-	// slow file system or cache must not hold up the user's docker build.
-	// (Past the deadline the process exits, ending the goroutine.)
-	answer := make(chan string, 1)
-	go func() {
-		answer <- hints.For(hints.Event{Command: req.RootCmd, Flags: req.Flags, Failed: req.CommandError != ""}, dir, cache.New(cache.DefaultDir(), 0))
-	}()
-	var msg string
-	select {
-	case msg = <-answer:
-	case <-time.After(hints.Deadline):
-	}
-	if msg == "" {
-		return nil
-	}
-	return json.NewEncoder(w).Encode(hooks.Response{Type: hooks.NextSteps, Template: msg})
+	return hints.Hook(w, request, dir, cache.New(cache.DefaultDir(), 0))
 }

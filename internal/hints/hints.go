@@ -6,6 +6,7 @@
 package hints
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,8 @@ import (
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
-	"github.com/docker-cghistory/docker-cghistory/internal/history"
+	"github.com/docker-cghistory/docker-cghistory/internal/history/cached"
+	"github.com/docker/cli/cli-plugins/hooks"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -93,7 +95,7 @@ func For(event Event, dir string, c *cache.Cache) string {
 // before is the time just before the pinned build came out, from the cached
 // history of its tag, or "".
 func before(c *cache.Cache, tag name.Tag, pinned v1.Hash) string {
-	entries, ok := history.Cached(c, tag)
+	entries, ok := cached.History(c, tag)
 	if !ok {
 		return ""
 	}
@@ -161,4 +163,30 @@ func insideSymlink(dir, path string) (string, error) {
 		return "", errors.New("a symlink out of the directory")
 	}
 	return target, nil
+}
+
+// Hook answers one hook request (docker's JSON, a hooks.Request) on w: a
+// hooks.Response with the hint for the Dockerfile in dir, or nothing when
+// there is nothing useful to say (or the request is not understood).
+func Hook(w io.Writer, request, dir string, c *cache.Cache) error {
+	var req hooks.Request
+	if err := json.Unmarshal([]byte(request), &req); err != nil {
+		return nil // an unknown request: say nothing
+	}
+	// The hint runs apart and is given only if ready by the deadline: a
+	// slow file system or cache must not hold up the user's docker build.
+	// (Past the deadline the process exits, ending the goroutine.)
+	answer := make(chan string, 1)
+	go func() {
+		answer <- For(Event{Command: req.RootCmd, Flags: req.Flags, Failed: req.CommandError != ""}, dir, c)
+	}()
+	var msg string
+	select {
+	case msg = <-answer:
+	case <-time.After(Deadline):
+	}
+	if msg == "" {
+		return nil
+	}
+	return json.NewEncoder(w).Encode(hooks.Response{Type: hooks.NextSteps, Template: msg})
 }

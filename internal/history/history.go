@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
+	"github.com/docker-cghistory/docker-cghistory/internal/history/cached"
 	"github.com/docker-cghistory/docker-cghistory/internal/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -153,61 +154,37 @@ func (c *Client) List(ctx context.Context, tag name.Tag, q Query) ([]Entry, erro
 	return out, nil
 }
 
-// cachedEntry is an Entry as the completion cache keeps it.
-type cachedEntry struct {
-	Digest    string    `json:"digest"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
 // remember keeps a whole history for completion, and the repository's name.
 func (c *Client) remember(tag name.Tag, entries []Entry) {
 	if c.Cache == nil {
 		return
 	}
-	out := make([]cachedEntry, len(entries))
+	kept := make([]cached.Entry, len(entries))
 	for i, e := range entries {
-		out[i] = cachedEntry{Digest: e.Digest.String(), UpdatedAt: e.UpdatedAt}
+		kept[i] = cached.Entry{Digest: e.Digest, UpdatedAt: e.UpdatedAt}
 	}
-	_ = c.Cache.PutJSON("history", cache.Key(tag.Name()), out)
-	RememberName(c.Cache, tag.Context().Name())
+	cached.Remember(c.Cache, tag, kept)
 }
 
 // Cached returns the history last read for tag, without the network.
 func Cached(c *cache.Cache, tag name.Tag) ([]Entry, bool) {
-	var in []cachedEntry
-	if !c.GetJSON("history", cache.Key(tag.Name()), &in) {
+	in, ok := cached.History(c, tag)
+	if !ok {
 		return nil, false
 	}
-	out := make([]Entry, 0, len(in))
-	for _, e := range in {
-		if d, err := v1.NewHash(e.Digest); err == nil {
-			out = append(out, Entry{Digest: d, UpdatedAt: e.UpdatedAt})
-		}
+	out := make([]Entry, len(in))
+	for i, e := range in {
+		out[i] = Entry{Digest: e.Digest, UpdatedAt: e.UpdatedAt}
 	}
 	return out, true
 }
 
-// maxNames bounds the remembered repository names.
-const maxNames = 500
-
 // RememberName adds a repository to the names completion offers, most
 // recent first.
-func RememberName(c *cache.Cache, repo string) {
-	names := Names(c)
-	names = slices.DeleteFunc(names, func(n string) bool { return n == repo })
-	names = append([]string{repo}, names...)
-	if len(names) > maxNames {
-		names = names[:maxNames]
-	}
-	_ = c.PutJSON("completion", "names", names)
-}
+func RememberName(c *cache.Cache, repo string) { cached.RememberName(c, repo) }
 
 // Names are the repositories remembered, most recent first.
-func Names(c *cache.Cache) []string {
-	var names []string
-	c.GetJSON("completion", "names", &names)
-	return names
-}
+func Names(c *cache.Cache) []string { return cached.Names(c) }
 
 // record decodes both key casings: encoding/json matches keys
 // case-insensitively, so "updateTimestamp" and "UpdateTimestamp" both land.
