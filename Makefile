@@ -18,8 +18,8 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-cghistory ./front
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cghistory-hot ./front/hot
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-cghistory ./plugin/front
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cghistory-hot ./plugin/front/hot
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cghistory-full ./plugin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/docker-credential-cghistory ./credhelper
 

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper",
-		frontBinary: "../front", filepath.Join(dir, "front", "cghistory-hot"): "../front/hot"} {
+		frontBinary: "./front", filepath.Join(dir, "front", "cghistory-hot"): "./front/hot"} {
 		build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {

@@ -18,5 +18,5 @@ if [ -n "${BENCH_SYFT:-}" ] && ! command -v syft >/dev/null; then
 	GOFLAGS= go install github.com/anchore/syft/cmd/syft@v1.52.0
 fi
 out=${BENCH_OUT:-/dev/null}
-go test -run '^$' -bench '^Benchmark[^P]|^BenchmarkPin|^BenchmarkPlatforms' -benchtime "$benchtime" -benchmem ./internal/... ./plugin/ ./front/ | tee "$out"
+go test -run '^$' -bench '^Benchmark[^P]|^BenchmarkPin|^BenchmarkPlatforms' -benchtime "$benchtime" -benchmem ./internal/... ./plugin/... | tee "$out"
 go test -run '^$' -bench '^BenchmarkPeer' -benchtime 1x ./internal/pin/ ./internal/imagediff/ | tee -a "$out"

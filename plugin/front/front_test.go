@@ -32,7 +32,7 @@ var heavy = []string{
 // packages.
 func TestFrontLinksLittle(t *testing.T) {
 	for pkg, allowed := range map[string][]string{
-		".": {"github.com/docker/cli/cli-plugins/metadata", "github.com/docker-cghistory/docker-cghistory/front",
+		".": {"github.com/docker/cli/cli-plugins/metadata", "github.com/docker-cghistory/docker-cghistory/plugin/front",
 			"github.com/docker-cghistory/docker-cghistory/internal/handoff"},
 		"./hot": nil,
 	} {
@@ -79,7 +79,7 @@ func TestShortDescriptions(t *testing.T) {
 func built(t testing.TB, ldflags string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for out, pkg := range map[string]string{"docker-cghistory": ".", HotName: "./hot", FullName: "../plugin"} {
+	for out, pkg := range map[string]string{"docker-cghistory": ".", HotName: "./hot", FullName: ".."} {
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags+" -X main.version=front-test", "-o", filepath.Join(dir, out), pkg)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", pkg, err, b)
