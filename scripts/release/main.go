@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/release"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 func main() {
@@ -96,7 +97,8 @@ func run(args []string) error {
 		if _, err := release.Push(ctx, *push, idx, nil); err != nil {
 			return err
 		}
-		fmt.Printf("pushed %s@%s\n", *push, d)
+		r, _ := name.ParseReference(*push) // Push parsed it
+		fmt.Printf("pushed %s@%s\n", r.Context().Name(), d)
 	}
 	return nil
 }
