@@ -177,7 +177,9 @@ func build(ctx context.Context, opts Options, p Platform, pkg, out string) error
 		"-ldflags", "-s -w -buildid= -X main.version="+opts.Version, "-o", out, pkg)
 	cmd.Dir = opts.Source
 	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
-	env := []string{"CGO_ENABLED=0", "GOOS=" + p.OS, "GOARCH=" + p.Arch, "GOFLAGS=", "GOARM="}
+	// Only what the platform sets: a GOAMD64, GOEXPERIMENT or GOFLAGS of
+	// the caller's would change the bytes.
+	env := []string{"CGO_ENABLED=0", "GOOS=" + p.OS, "GOARCH=" + p.Arch, "GOFLAGS=", "GOAMD64=", "GOARM64=", "GOEXPERIMENT=", "GOARM="}
 	if p.Variant != "" {
 		env[len(env)-1] = "GOARM=" + strings.TrimPrefix(p.Variant, "v")
 	}
