@@ -509,6 +509,26 @@ func TestGetRefuses(t *testing.T) {
 			t.Errorf("%v\n%s", err, out)
 		}
 	})
+	t.Run("another project's file", func(t *testing.T) {
+		in := newInstaller(t, serveRelease(t, dist))
+		foreign := filepath.Join(in.plugins, "docker-cgpin")
+		if err := os.MkdirAll(in.plugins, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(foreign, []byte("#!/bin/sh\necho another cgpin\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := in.get(t, nil)
+		if err == nil || !strings.Contains(out, foreign+" exists and is not docker-cghistory's") {
+			t.Errorf("%v\n%s", err, out)
+		}
+		if got := in.installed(t); strings.Join(got, " ") != "docker-cgpin" {
+			t.Errorf("installed %v", got)
+		}
+		if b, _ := os.ReadFile(foreign); string(b) != "#!/bin/sh\necho another cgpin\n" {
+			t.Errorf("the other project's file was rewritten: %q", b)
+		}
+	})
 	t.Run("signature verifies", func(t *testing.T) {
 		dir := copyDist(t, dist)
 		if err := os.WriteFile(filepath.Join(dir, "checksums.txt.sigstore.json"), []byte("{}"), 0o644); err != nil {

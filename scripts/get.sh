@@ -161,6 +161,16 @@ for f in "$project$exe" "$helper$exe"; do
 done
 ours "$tmp/x/$project$exe" || die "$project$exe from $archive does not run here as a docker plugin; nothing installed"
 
+# Replace only what an install made: a file of another project under one of
+# these names stays, and nothing is installed.
+for f in "$plugins/$project$exe" "$plugins/docker-cgdiff$exe" "$plugins/docker-cgpin$exe" "$bindir/$helper$exe"; do
+	[ -e "$f" ] || [ -L "$f" ] || continue
+	if [ -L "$f" ] && [ "$(readlink "$f")" = "$project$exe" ]; then continue; fi
+	if [ ! -L "$f" ] && ours "$f"; then continue; fi
+	if [ "$f" = "$bindir/$helper$exe" ] && [ ! -L "$f" ] && "$f" version 2>/dev/null | grep -q "^$helper "; then continue; fi
+	die "$f exists and is not $project's: move it away first; nothing installed"
+done
+
 # Install: copy to a temp name beside the target, then rename, so a running
 # plugin is never half-written.
 place() { # place SRC DIR NAME
