@@ -31,6 +31,8 @@ require (
 	gotest.tools/v3 v3.5.2
 )
 
+require github.com/CycloneDX/cyclonedx-go v0.12.0 // indirect
+
 require (
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The step of the cgpin GitHub Action (.github/actions/cgpin/action.yml):
-# installs docker cgpin from this repository when it is not installed, runs
+# installs docker cgpin (the release at a release tag, else built from this
+# repository) when it is not installed, runs
 # it once in check or update mode with the inputs given as INPUT_* variables,
 # and writes the outputs (changed, json, markdown: both from that one run) to
 # $GITHUB_OUTPUT and a summary to $GITHUB_STEP_SUMMARY. It runs outside
@@ -19,9 +20,24 @@ command -v jq >/dev/null || { echo "cgpin action: jq is not installed (GitHub's 
 installed() {
 	[ "$(docker info --format '{{range .ClientInfo.Plugins}}{{if and (eq .Name "cgpin") (not .Err)}}{{.Vendor}}{{end}}{{end}}' 2>/dev/null)" = docker-cghistory ]
 }
+# At a release tag (the action's own ref, CGPIN_ACTION_REF) it installs that
+# release's archive, verified against its checksums.txt by scripts/get.sh
+# (CGHISTORY_DOWNLOAD_URL overrides where from); on any other ref it builds
+# this checkout with make (the action set up Go for it).
 if ! installed; then
-	echo "Installing docker cgpin from $repo into $DOCKER_CONFIG/cli-plugins"
-	make -s -C "$repo" install DOCKER_CONFIG="$DOCKER_CONFIG" BINDIR="$RUNNER_TEMP/cghistory-bin"
+	case "${CGPIN_ACTION_REF:-}" in
+	v[0-9]*)
+		echo "Installing docker cgpin $CGPIN_ACTION_REF (release) into $DOCKER_CONFIG/cli-plugins"
+		BINDIR="$RUNNER_TEMP/cghistory-bin" sh "$repo/scripts/get.sh" --version "$CGPIN_ACTION_REF" || {
+			echo "cgpin action: installing release $CGPIN_ACTION_REF failed" >&2
+			exit 2
+		}
+		;;
+	*)
+		echo "Installing docker cgpin from $repo into $DOCKER_CONFIG/cli-plugins"
+		make -s -C "$repo" install DOCKER_CONFIG="$DOCKER_CONFIG" BINDIR="$RUNNER_TEMP/cghistory-bin"
+		;;
+	esac
 	installed || { echo "cgpin action: installed, but docker does not list cgpin as a plugin (DOCKER_CONFIG=$DOCKER_CONFIG)" >&2; exit 2; }
 fi
 

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/cache"
@@ -129,7 +128,7 @@ func readDockerfile(dir string) ([]byte, error) {
 	if !fi.Mode().IsRegular() || fi.Size() > MaxDockerfile {
 		return nil, errors.New("not a regular file of at most 1 MiB")
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,665 @@
+package main
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"debug/buildinfo"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+	"github.com/docker-cghistory/docker-cghistory/internal/release"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+// The release the tests build: one version, one epoch.
+const (
+	distVersion = "v9.8.7-test"
+	distEpoch   = 1700000000
+)
+
+// distPlatforms is this machine's platform, or every release platform with
+// CGHISTORY_TEST_DIST_ALL=1 (make test-dist).
+func distPlatforms() string {
+	if os.Getenv("CGHISTORY_TEST_DIST_ALL") != "" {
+		return ""
+	}
+	return runtime.GOOS + "/" + runtime.GOARCH
+}
+
+// copySource copies the module (the files git tracks or would track) to dst,
+// as a fresh clone at another path would have them.
+func copySource(t *testing.T, dst string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", "..", "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, f := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join("..", f))
+		if os.IsNotExist(err) {
+			continue // deleted in the work tree
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// buildDist runs the release build (what make dist runs) in a copy of the
+// source at src, writing out.
+func buildDist(t *testing.T, src, out string) {
+	t.Helper()
+	copySource(t, src)
+	start := time.Now()
+	cmd := exec.Command("go", "run", "./scripts/release", "dist", "-version", distVersion,
+		"-epoch", "1700000000", "-platforms", distPlatforms(), "-out", out)
+	cmd.Dir = src
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("release dist: %v\n%s", err, b)
+	}
+	t.Logf("release dist in %s: %v", src, time.Since(start).Round(time.Millisecond))
+}
+
+var shared struct {
+	sync.Once
+	dist string
+	ok   bool
+}
+
+// sharedDist is one release build for this package's tests (built once).
+func sharedDist(t *testing.T) string {
+	t.Helper()
+	shared.Do(func() {
+		root := filepath.Join(filepath.Dir(pluginBinary), "dist-a")
+		shared.dist = filepath.Join(root, "dist")
+		t.Run("build", func(t *testing.T) { buildDist(t, filepath.Join(root, "src"), shared.dist); shared.ok = !t.Failed() })
+	})
+	if !shared.ok {
+		t.Fatal("the release build failed")
+	}
+	return shared.dist
+}
+
+// TestDistReproducible: two release builds of one source, in two copies at
+// different paths and times, give identical bytes; every archive holds the
+// two binaries for its platform, carrying the version, and the docs; the
+// SBOMs list the linked modules; checksums.txt is sha256sum -c input.
+func TestDistReproducible(t *testing.T) {
+	a := sharedDist(t)
+	other := filepath.Join(t.TempDir(), "another", "clone")
+	b := filepath.Join(t.TempDir(), "dist")
+	buildDist(t, other, b)
+	filesA, filesB := distFiles(t, a), distFiles(t, b)
+	if strings.Join(filesA, " ") != strings.Join(filesB, " ") {
+		t.Fatalf("the builds wrote different files: %v and %v", filesA, filesB)
+	}
+	for _, f := range filesA {
+		x, _ := os.ReadFile(filepath.Join(a, f))
+		y, _ := os.ReadFile(filepath.Join(b, f))
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs between the two builds", f)
+		}
+	}
+	sums, err := os.ReadFile(filepath.Join(a, release.Checksums))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("checksums.txt:\n%s", sums)
+	if _, err := exec.LookPath("sha256sum"); err == nil {
+		cmd := exec.Command("sha256sum", "-c", release.Checksums)
+		cmd.Dir = a
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c: %v\n%s", err, out)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(string(sums)), "\n")
+	want := len(release.DefaultPlatforms)
+	if distPlatforms() != "" {
+		want = 1
+	}
+	if len(lines) != want {
+		t.Fatalf("checksums.txt lists %d archives, want %d", len(lines), want)
+	}
+	for _, l := range lines {
+		name := l[66:]
+		var p release.Platform
+		for _, s := range release.DefaultPlatforms {
+			if q, _ := release.ParsePlatform(s); q.Archive() == name {
+				p = q
+			}
+		}
+		if p.OS == "" {
+			t.Fatalf("checksums.txt lists %q, no platform's archive", name)
+		}
+		checkArchive(t, filepath.Join(a, name), p)
+		checkSBOM(t, filepath.Join(a, p.SBOM()))
+	}
+}
+
+func distFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// checkArchive: the members, their times, and each binary's platform and
+// version as go version -m reads them.
+func checkArchive(t *testing.T, archive string, p release.Platform) {
+	t.Helper()
+	members := map[string][]byte{}
+	epoch := time.Unix(distEpoch, 0)
+	if strings.HasSuffix(archive, ".zip") {
+		zr, err := zip.OpenReader(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zr.Close()
+		for _, f := range zr.File {
+			if !f.Modified.Equal(epoch) {
+				t.Errorf("%s: %s has time %v", archive, f.Name, f.Modified)
+			}
+			rc, _ := f.Open()
+			members[f.Name], _ = io.ReadAll(rc)
+			rc.Close()
+		}
+	} else {
+		f, err := os.Open(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(gz)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !h.ModTime.Equal(epoch) || h.Uid != 0 || h.Typeflag != tar.TypeReg {
+				t.Errorf("%s: %s: time %v, uid %d, type %c", archive, h.Name, h.ModTime, h.Uid, h.Typeflag)
+			}
+			members[h.Name], _ = io.ReadAll(tr)
+		}
+	}
+	var names []string
+	for n := range members {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	want := []string{"LICENSE", "README.md", p.Exe("docker-cghistory"), p.Exe("docker-credential-cghistory")}
+	sort.Strings(want)
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("%s holds %v, want %v", archive, names, want)
+	}
+	if !bytes.Contains(members["LICENSE"], []byte("Apache License")) {
+		t.Errorf("%s: LICENSE is not the Apache licence", archive)
+	}
+	for _, bin := range want[2:] {
+		f := filepath.Join(t.TempDir(), bin)
+		if err := os.WriteFile(f, members[bin], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		info, err := buildinfo.ReadFile(f)
+		if err != nil {
+			t.Fatalf("%s in %s: %v", bin, archive, err)
+		}
+		settings := map[string]string{}
+		for _, s := range info.Settings {
+			settings[s.Key] = s.Value
+		}
+		arm := ""
+		if p.Variant != "" {
+			arm = strings.TrimPrefix(p.Variant, "v")
+		}
+		if settings["GOOS"] != p.OS || settings["GOARCH"] != p.Arch || settings["GOARM"] != arm || settings["CGO_ENABLED"] != "0" ||
+			settings["-trimpath"] != "true" {
+			t.Errorf("%s in %s was built with %v", bin, archive, settings)
+		}
+		// -trimpath keeps -ldflags out of the build info: the version set
+		// with -X is in the binary's data (the install test runs it).
+		if !bytes.Contains(members[bin], []byte(distVersion)) {
+			t.Errorf("%s in %s does not carry the version %s", bin, archive, distVersion)
+		}
+	}
+}
+
+// checkSBOM: a CycloneDX document naming the project, its version and the
+// modules linked in.
+func checkSBOM(t *testing.T, file string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom struct {
+		BOMFormat string
+		Metadata  struct {
+			Component struct{ Name, Version string }
+		}
+		Components []struct{ Name, Version, Purl string }
+	}
+	if err := json.Unmarshal(b, &bom); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	found := false
+	for _, c := range bom.Components {
+		found = found || (c.Name == "github.com/docker/cli" && strings.HasPrefix(c.Purl, "pkg:golang/github.com/docker/cli@v29"))
+	}
+	if bom.BOMFormat != "CycloneDX" || bom.Metadata.Component.Version != distVersion || !found {
+		t.Errorf("%s: format %q, subject %+v, docker/cli listed: %v", file, bom.BOMFormat, bom.Metadata.Component, found)
+	}
+}
+
+// serveRelease serves dir as a GitHub release of distVersion and as the
+// latest one, on 127.0.0.1, and returns the base URL for
+// CGHISTORY_DOWNLOAD_URL.
+func serveRelease(t *testing.T, dir string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/releases/download/"+distVersion+"/")
+		if !ok {
+			rest, ok = strings.CutPrefix(r.URL.Path, "/releases/latest/download/")
+		}
+		if !ok || strings.Contains(rest, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, filepath.Join(dir, path.Base(rest)))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/releases"
+}
+
+// copyDist copies a dist directory, so a test may damage its copy.
+func copyDist(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, n := range distFiles(t, src) {
+		b, err := os.ReadFile(filepath.Join(src, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// installer is a fresh machine for scripts/get.sh: an empty DOCKER_CONFIG
+// (no plugins), an empty BINDIR and TMPDIR, and the download URL.
+type installer struct {
+	d       *dockerEnv
+	plugins string
+	bindir  string
+	tmp     string
+	env     []string
+}
+
+func newInstaller(t *testing.T, url string) *installer {
+	d := newDockerEnv(t, "")
+	plugins := filepath.Join(d.config, "cli-plugins")
+	if err := os.RemoveAll(plugins); err != nil {
+		t.Fatal(err)
+	}
+	in := &installer{d: d, plugins: plugins, bindir: filepath.Join(t.TempDir(), "bin"), tmp: t.TempDir()}
+	in.env = append(append([]string{}, d.env...), "BINDIR="+in.bindir, "TMPDIR="+in.tmp, "HOME="+t.TempDir(), "CGHISTORY_DOWNLOAD_URL="+url)
+	return in
+}
+
+// get runs scripts/get.sh under POSIX sh; extra is more environment.
+func (in *installer) get(t *testing.T, extra []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{"../scripts/get.sh"}, args...)...)
+	cmd.Env = append(append([]string{}, in.env...), extra...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("get.sh %v:\n%s", args, out)
+	if left, _ := os.ReadDir(in.tmp); len(left) > 0 {
+		t.Errorf("get.sh left %d files in TMPDIR", len(left))
+	}
+	return string(out), err
+}
+
+// installed lists what is in the two directories get.sh writes.
+func (in *installer) installed(t *testing.T) []string {
+	t.Helper()
+	var got []string
+	for _, dir := range []string{in.plugins, in.bindir} {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+	}
+	sort.Strings(got)
+	return got
+}
+
+// TestGetInstallsARelease: the installer, against a local server holding
+// dist/, installs the latest release; docker runs it (its metadata, its
+// version, its User-Agent carry the version); installing again changes
+// nothing; a version that does not exist is a clear error; --uninstall
+// removes exactly the four files and leaves other plugins alone.
+func TestGetInstallsARelease(t *testing.T) {
+	dist := sharedDist(t)
+	in := newInstaller(t, serveRelease(t, dist))
+	out, err := in.get(t, nil)
+	if err != nil || !strings.Contains(out, "SHA-256 verified") || !strings.Contains(out, "docker cghistory "+distVersion+" is ready") {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	all := []string{"docker-cgdiff", "docker-cghistory", "docker-cgpin", "docker-credential-cghistory"}
+	if got := in.installed(t); strings.Join(got, " ") != strings.Join(all, " ") {
+		t.Fatalf("installed %v, want %v", got, all)
+	}
+	if l, err := os.Readlink(filepath.Join(in.plugins, "docker-cgpin")); err != nil || l != "docker-cghistory" {
+		t.Errorf("docker-cgpin: %q, %v; want a symlink to docker-cghistory", l, err)
+	}
+	if r := in.d.docker("cghistory", "version").ok(t); !strings.HasPrefix(r.stdout, "docker-cghistory "+distVersion+" ") {
+		t.Errorf("docker cghistory version: %q", r.stdout)
+	}
+	if r := in.d.docker("info", "--format", "{{range .ClientInfo.Plugins}}{{.Name}}={{.Version}} {{end}}").ok(t); !strings.Contains(r.stdout, "cgpin="+distVersion) {
+		t.Errorf("docker info lists %q", r.stdout)
+	}
+	if b, err := exec.Command(filepath.Join(in.bindir, "docker-credential-cghistory"), "version").Output(); err != nil || !strings.Contains(string(b), distVersion) {
+		t.Errorf("docker-credential-cghistory version: %q, %v", b, err)
+	}
+	s := registrytest.New(t)
+	img := s.Push(t, "chainguard/static", "latest", t0, "linux/amd64")
+	if r := in.d.docker("cghistory", "-q", s.Ref("chainguard/static", "latest")).ok(t); strings.TrimSpace(r.stdout) != img.Digest.String() {
+		t.Errorf("docker cghistory -q: %q", r.stdout)
+	}
+	if ua := strings.Join(s.UserAgents(), " "); !strings.Contains(ua, "docker-cghistory/"+distVersion) {
+		t.Errorf("User-Agents: %s", ua)
+	}
+
+	if out, err := in.get(t, nil, "--version", distVersion); err != nil || !strings.Contains(out, "is ready") {
+		t.Fatalf("installing again: %v\n%s", err, out)
+	}
+	if got := in.installed(t); strings.Join(got, " ") != strings.Join(all, " ") {
+		t.Fatalf("installed again: %v", got)
+	}
+	out, err = in.get(t, nil, "--version", "v0.0.1")
+	if err == nil || !strings.Contains(out, "no release v0.0.1") {
+		t.Errorf("a missing version: %v\n%s", err, out)
+	}
+
+	// Other plugins and programs stay where they are.
+	for _, f := range []string{filepath.Join(in.plugins, "docker-buildx"), filepath.Join(in.bindir, "other")} {
+		if err := os.WriteFile(f, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := in.get(t, nil, "--uninstall"); err != nil || !strings.Contains(out, "removed") {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if got := in.installed(t); strings.Join(got, " ") != "docker-buildx other" {
+		t.Errorf("after --uninstall: %v", got)
+	}
+}
+
+// TestGetRefuses: an archive that does not match checksums.txt, one
+// checksums.txt does not list, a release without checksums.txt, and (with
+// cosign on PATH) a signature that does not verify or is missing: each is
+// refused with the reason, and nothing is installed or left behind. cosign
+// is a stand-in script here: Sigstore's public instance cannot be reached
+// from the tests.
+func TestGetRefuses(t *testing.T) {
+	dist := sharedDist(t)
+	p, _ := release.ParsePlatform(runtime.GOOS + "/" + runtime.GOARCH)
+	cosignDir := t.TempDir()
+	cosignLog := filepath.Join(cosignDir, "args")
+	writeCosign := func(exit int) {
+		script := "#!/bin/sh\necho \"$@\" >>'" + cosignLog + "'\nexit " + string(rune('0'+exit)) + "\n"
+		if err := os.WriteFile(filepath.Join(cosignDir, "cosign"), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withCosign := []string{"PATH=" + cosignDir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	for _, tc := range []struct {
+		name   string
+		damage func(dir string)
+		cosign int // -1: no cosign on PATH
+		want   string
+	}{
+		{"corrupted archive", func(dir string) {
+			f := filepath.Join(dir, p.Archive())
+			b, _ := os.ReadFile(f)
+			b[len(b)/2] ^= 0xff
+			_ = os.WriteFile(f, b, 0o644)
+		}, -1, "is not the"},
+		{"archive not listed", func(dir string) {
+			_ = os.WriteFile(filepath.Join(dir, release.Checksums), []byte(strings.Repeat("0", 64)+"  other.tar.gz\n"), 0o644)
+		}, -1, "checksums.txt lists no " + p.Archive()},
+		{"no checksums.txt", func(dir string) { _ = os.Remove(filepath.Join(dir, release.Checksums)) }, -1, "could not download"},
+		{"signature does not verify", func(dir string) {
+			_ = os.WriteFile(filepath.Join(dir, "checksums.txt.sigstore.json"), []byte("{}"), 0o644)
+		}, 1,
+			"Sigstore signature of checksums.txt does not verify"},
+		{"no signature", func(string) {}, 0, "no checksums.txt.sigstore.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyDist(t, dist)
+			tc.damage(dir)
+			in := newInstaller(t, serveRelease(t, dir))
+			var extra []string
+			if tc.cosign >= 0 {
+				writeCosign(tc.cosign)
+				extra = withCosign
+			}
+			out, err := in.get(t, extra)
+			if err == nil || !strings.Contains(out, tc.want) || !strings.Contains(out, "nothing installed") {
+				t.Errorf("want a refusal naming %q: %v\n%s", tc.want, err, out)
+			}
+			if got := in.installed(t); len(got) > 0 {
+				t.Errorf("installed %v", got)
+			}
+		})
+	}
+	t.Run("no network", func(t *testing.T) {
+		in := newInstaller(t, "http://127.0.0.1:1/releases")
+		if out, err := in.get(t, nil); err == nil || !strings.Contains(out, "or no network") || len(in.installed(t)) > 0 {
+			t.Errorf("%v\n%s", err, out)
+		}
+	})
+	t.Run("unsupported platform", func(t *testing.T) {
+		fake := t.TempDir()
+		if err := os.WriteFile(filepath.Join(fake, "uname"), []byte("#!/bin/sh\necho SunOS\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		in := newInstaller(t, serveRelease(t, dist))
+		out, err := in.get(t, []string{"PATH=" + fake + string(os.PathListSeparator) + os.Getenv("PATH")})
+		if err == nil || !strings.Contains(out, `no release for the operating system "SunOS"`) || len(in.installed(t)) > 0 {
+			t.Errorf("%v\n%s", err, out)
+		}
+	})
+	t.Run("another project's file", func(t *testing.T) {
+		in := newInstaller(t, serveRelease(t, dist))
+		foreign := filepath.Join(in.plugins, "docker-cgpin")
+		if err := os.MkdirAll(in.plugins, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(foreign, []byte("#!/bin/sh\necho another cgpin\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := in.get(t, nil)
+		if err == nil || !strings.Contains(out, foreign+" exists and is not docker-cghistory's") {
+			t.Errorf("%v\n%s", err, out)
+		}
+		if got := in.installed(t); strings.Join(got, " ") != "docker-cgpin" {
+			t.Errorf("installed %v", got)
+		}
+		if b, _ := os.ReadFile(foreign); string(b) != "#!/bin/sh\necho another cgpin\n" {
+			t.Errorf("the other project's file was rewritten: %q", b)
+		}
+	})
+	t.Run("signature verifies", func(t *testing.T) {
+		dir := copyDist(t, dist)
+		if err := os.WriteFile(filepath.Join(dir, "checksums.txt.sigstore.json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Remove(cosignLog)
+		writeCosign(0)
+		in := newInstaller(t, serveRelease(t, dir))
+		if out, err := in.get(t, withCosign); err != nil || !strings.Contains(out, "Sigstore signature verified") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		args, _ := os.ReadFile(cosignLog)
+		if !strings.Contains(string(args), "verify-blob --bundle") || !strings.Contains(string(args), "--certificate-oidc-issuer https://token.actions.githubusercontent.com") ||
+			!strings.Contains(string(args), `docker-cghistory/\.github/workflows/release\.yml@refs/tags/v`) {
+			t.Errorf("cosign ran with %s", args)
+		}
+	})
+}
+
+// TestReleaseImage: make image's builder on the test registry's base image
+// (no docker daemon): an OCI layout whose image runs the plugin as a
+// non-root entrypoint, with OCI labels, and whose layer's binary runs
+// standalone ("cgpin --check ." as arguments).
+func TestReleaseImage(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the image holds a linux binary")
+	}
+	dist := copyDist(t, sharedDist(t))
+	s := registrytest.New(t)
+	s.Push(t, "chainguard/static", "latest", t0, "linux/"+runtime.GOARCH)
+	cmd := exec.Command("go", "run", "./scripts/release", "image", "-version", distVersion, "-revision", "0123abc",
+		"-epoch", "1700000000", "-base", s.Ref("chainguard/static", "latest"), "-platforms", "linux/"+runtime.GOARCH, "-out", dist)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("release image: %v\n%s", err, out)
+	}
+	idx, err := layout.ImageIndexFromPath(filepath.Join(dist, "image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 || im.Manifests[0].Platform == nil || im.Manifests[0].Platform.Architecture != runtime.GOARCH {
+		t.Fatalf("index: %+v", im.Manifests)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cf.Config
+	if strings.Join(c.Entrypoint, " ") != release.ImageBinary || c.User != "65532:65532" ||
+		c.Labels["org.opencontainers.image.version"] != distVersion || c.Labels["org.opencontainers.image.revision"] != "0123abc" ||
+		c.Labels["org.opencontainers.image.licenses"] != "Apache-2.0" || c.Labels["org.opencontainers.image.source"] == "" {
+		t.Errorf("config: entrypoint %v, user %q, labels %v", c.Entrypoint, c.User, c.Labels)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	bin := filepath.Join(t.TempDir(), path.Base(release.ImageBinary))
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("the top layer holds no %s: %v", release.ImageBinary, err)
+		}
+		if "/"+h.Name == release.ImageBinary {
+			b, _ := io.ReadAll(tr)
+			if err := os.WriteFile(bin, b, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	// As the container runs it: the entrypoint, then the arguments.
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(bin, "cghistory", "version")
+	run.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "CGHISTORY_CACHE_DIR="+filepath.Join(t.TempDir(), "cache"))
+	if out, err := run.CombinedOutput(); err != nil || !strings.Contains(string(out), distVersion) {
+		t.Errorf("cghistory version: %v\n%s", err, out)
+	}
+	run = exec.Command(bin, "cgpin", "--check", ".")
+	run.Dir, run.Env = work, append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "CGHISTORY_CACHE_DIR="+filepath.Join(t.TempDir(), "cache"))
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Errorf("cgpin --check .: %v\n%s", err, out)
+	}
+}
+
+// TestGitHubActionRelease: at a release tag the action installs that
+// release (verified, through get.sh) on a fresh runner and never builds:
+// make is a script that fails here.
+func TestGitHubActionRelease(t *testing.T) {
+	url := serveRelease(t, sharedDist(t))
+	s := registrytest.New(t)
+	s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
+	ref := s.Ref("chainguard/go", "latest")
+	d := newDockerEnv(t, "")
+	if err := os.RemoveAll(filepath.Join(d.config, "cli-plugins")); err != nil {
+		t.Fatal(err)
+	}
+	noMake := t.TempDir()
+	if err := os.WriteFile(filepath.Join(noMake, "make"), []byte("#!/bin/sh\necho 'make: not on a release' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	df := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(df, []byte("FROM "+ref+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(append([]string{}, d.env...), "PATH="+noMake+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+t.TempDir(), "CGHISTORY_DOWNLOAD_URL="+url, "CGPIN_ACTION_REF="+distVersion)
+	start := time.Now()
+	o, summary, err := runAction(t, env, "INPUT_PATHS="+df, "INPUT_MODE=check")
+	t.Logf("the action's time to its first check, from a release: %v", time.Since(start).Round(time.Millisecond))
+	if o["changed"] != "true" || !strings.Contains(summary, "| `"+df+":1` | `"+ref+"`") {
+		t.Errorf("check: %v, outputs %v\nsummary:\n%s", err, o, summary)
+	}
+	if r := d.docker("info", "--format", "{{range .ClientInfo.Plugins}}{{.Name}}={{.Version}} {{end}}").ok(t); !strings.Contains(r.stdout, "cgpin="+distVersion) {
+		t.Errorf("docker info lists %q", r.stdout)
+	}
+}
