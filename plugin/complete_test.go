@@ -32,7 +32,7 @@ func TestCompletionThroughDocker(t *testing.T) {
 	env := []string{"CGHISTORY_NAMESPACE=" + s.Host + "/chainguard"}
 
 	// Cold: nothing used yet, so no names; tags and builds from the network.
-	if names, _, _ := completions(t, d, env, "cghistory", ""); strings.Join(names, " ") != "auth hints tags version" { // the subcommands only
+	if names, _, _ := completions(t, d, env, "cghistory", ""); strings.Join(names, " ") != "auth bisect hints tags version" { // the subcommands only
 		t.Errorf("cold names = %v", names)
 	}
 	tags, _, dir := completions(t, d, env, "cghistory", "nginx:")
