@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -52,6 +53,10 @@ type Found struct {
 	// Pin returns the edit that pins the reference to d, and the text the
 	// reference then reads as.
 	Pin func(d v1.Hash) (Edit, string)
+	// Retag, where the tag is written in the reference itself, returns
+	// the edit that moves it to tag and pins d (nil where the tag lives
+	// elsewhere: a Kustomize newTag, a Helm tag key).
+	Retag func(tag string, d v1.Hash) (Edit, string)
 }
 
 // Inline is how most references are pinned: text, written at
@@ -63,6 +68,15 @@ func Inline(start int, text string, img Image) func(v1.Hash) (Edit, string) {
 	}
 }
 
+// InlineRetag moves the tag of text, written at src[start:], and pins d:
+// "python:3.12@sha256:old" becomes "python:3.13@sha256:new".
+func InlineRetag(start int, text string, img Image) func(string, v1.Hash) (Edit, string) {
+	return func(tag string, d v1.Hash) (Edit, string) {
+		s := strings.TrimSuffix(img.Name, img.Tag) + tag + "@" + d.String()
+		return Edit{Start: start, End: start + len(text), Text: s}, s
+	}
+}
+
 // Parse takes apart a reference found at start of the file: the Found
 // pins it inline. A text that is no image reference is a *BadReference.
 func Parse(kind Kind, line, start int, text string) (Found, error) {
@@ -70,7 +84,11 @@ func Parse(kind Kind, line, start int, text string) (Found, error) {
 	if err != nil {
 		return Found{}, &BadReference{Line: line, Text: text, Err: err}
 	}
-	return Found{Kind: kind, Line: line, Text: text, Image: img, Pin: Inline(start, text, img)}, nil
+	f := Found{Kind: kind, Line: line, Text: text, Image: img, Pin: Inline(start, text, img)}
+	if img.Tag != "" {
+		f.Retag = InlineRetag(start, text, img)
+	}
+	return f, nil
 }
 
 // BadReference is a value in a place for references that is none.
