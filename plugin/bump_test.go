@@ -150,6 +150,18 @@ func TestBumpThroughDocker(t *testing.T) {
 		code:   125,
 		stderr: []string{".cgpin.yaml:2: bump: \"micro\": unknown bump level"},
 	}, {
+		name:   "--outdated marks a stopped stream with the newer one that moves, and --exit-code counts it",
+		files:  map[string]string{"Dockerfile": "FROM " + py + ":3.9@" + p39 + "\nFROM " + py + ":3.12@" + p312 + "\n"},
+		args:   []string{"--outdated", "--exit-code"},
+		code:   1,
+		stdout: []string{"3.9: stopped " + now.Add(-60*day).Format(time.DateOnly) + " — newer: 3.13 (moving)"},
+		stderr: []string{"1 pin is behind their tags"},
+	}, {
+		name:   "--outdated JSON has the stopped stream",
+		files:  map[string]string{"Dockerfile": "FROM " + py + ":3.9-dev@" + p39 + "\n"},
+		args:   []string{"--outdated", "--format", "json"},
+		stdout: []string{`"NewerStream":"3.13-dev"`, `"Stopped":true`},
+	}, {
 		name:   "an unknown level on the command line",
 		files:  map[string]string{"Dockerfile": "FROM " + py + ":3.12\n"},
 		args:   []string{"--bump", "micro"},
