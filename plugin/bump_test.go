@@ -70,6 +70,13 @@ func TestBumpThroughDocker(t *testing.T) {
 		want:   map[string]string{"Dockerfile": "FROM " + py + ":3.13@" + p313 + "\nFROM " + py + ":3.13-dev@" + p313 + " AS dev\nFROM " + py + ":latest-dev@" + p39 + "\n"},
 		stderr: []string{"passed over 3.15: listed, but its image is gone", "2 tags moved"},
 	}, {
+		name: "an ARG default that holds the whole reference moves; GitHub Actions keeps docker://",
+		files: map[string]string{"Dockerfile": "ARG BASE=" + py + ":3.12\nFROM ${BASE}\n",
+			"action.yml": "runs:\n  using: docker\n  image: docker://" + goRepo + ":1.23.4-r2\n"},
+		args: []string{"--bump", "minor"},
+		want: map[string]string{"Dockerfile": "ARG BASE=" + py + ":3.13@" + p313 + "\nFROM ${BASE}\n",
+			"action.yml": "runs:\n  using: docker\n  image: docker://" + goRepo + ":1.24.0-r0@" + g3 + "\n"},
+	}, {
 		name:  "patch moves the epoch and the last part; quotes and comments kept",
 		files: map[string]string{"compose.yaml": "services:\n  app:\n    image: \"" + goRepo + ":1.23.4-r2\"  # base\n"},
 		args:  []string{"--bump", "patch"},
