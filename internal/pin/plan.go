@@ -630,7 +630,8 @@ func decideAll(ctx context.Context, c Chooser, todo []pending, resolved map[name
 	var keys []pinKey
 	for _, t := range todo {
 		k := pinKey{t.tag, t.found.Image.Digest}
-		if _, ok := out[k]; !ok && t.found.Image.Pinned() {
+		stays := t.bumpOnly && t.from == (name.Tag{}) // its tag stays, and without --update its pin
+		if _, ok := out[k]; !ok && t.found.Image.Pinned() && !stays {
 			out[k] = decided{}
 			keys = append(keys, k)
 		}
