@@ -13,7 +13,7 @@ FUZZTIME     ?= 30s
 BENCHTIME    ?= 20x
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build install uninstall test unit e2e bench fuzz lint clean
+.PHONY: all build install uninstall test test-long unit e2e bench fuzz lint clean
 
 all: build
 
@@ -28,7 +28,11 @@ uninstall:
 	DOCKER_CONFIG='$(DOCKER_CONFIG)' BINDIR='$(BINDIR)' scripts/install.sh --uninstall
 
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+# Genuinely slow cases at their real size (the 12 MiB SBOM), besides make test.
+test-long:
+	CGHISTORY_TEST_LONG=1 $(GO) test -race -count=1 -timeout 40m ./...
 
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /plugin)

@@ -65,3 +65,20 @@ func TestCompletionThroughDocker(t *testing.T) {
 		t.Errorf("warm tags = %v", tags)
 	}
 }
+
+// TestCompletePaths: cgpin's paths and --exclude complete as file and
+// directory names (directive 0: the shell's own completion, globs
+// included); docker's plugin command turns file completion off for every
+// argument that registers nothing, so "docker cgpin <TAB>" offered nothing.
+func TestCompletePaths(t *testing.T) {
+	d := newDockerEnv(t, "")
+	for _, args := range [][]string{{"cgpin", ""}, {"cgpin", "deploy/"}, {"cgpin", "--check", "Dockerfile", ""}, {"cgpin", "--exclude", ""}} {
+		if values, _, dir := completions(t, d, nil, args...); len(values) != 0 || dir != ":0" {
+			t.Errorf("docker __complete %q = %q %s, want file names (:0)", args, values, dir)
+		}
+	}
+	// Flags with values of their own still offer them, without file names.
+	if kinds, _, dir := completions(t, d, nil, "cgpin", "--kind", ""); strings.Join(kinds, " ") != "dockerfile compose kubernetes kustomize helm github-actions gitlab-ci circleci devcontainer" || dir != ":4" {
+		t.Errorf("--kind = %v %s", kinds, dir)
+	}
+}

@@ -52,8 +52,8 @@ func TestHintsThroughDocker(t *testing.T) {
 	d.docker("cghistory", ref).ok(t)
 	write("FROM " + ref + "@" + b2.Digest.String() + "\n")
 	want := "docker cgpin --at " + s.History("chainguard/go", "latest")[1].At.Add(-time.Second).UTC().Format(time.RFC3339) + " ./Dockerfile"
-	if out := build(ctx); !strings.Contains(out, want) {
-		t.Errorf("pinned failed build, want %q:\n%s", want, out)
+	if out := build(ctx); !strings.Contains(out, want) || !strings.Contains(strings.Join(strings.Fields(out), " "), "docker cghistory bisect "+ref+" --good WHEN-IT-LAST-WORKED --bad "+b2.Digest.String()) {
+		t.Errorf("pinned failed build, want %q and the bisect command:\n%s", want, out)
 	}
 	_ = b1
 	off := newDockerEnv(t, "")

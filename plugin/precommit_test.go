@@ -42,8 +42,17 @@ func TestPreCommitHooks(t *testing.T) {
 		"compose.yaml": "services:\n  app:\n    image: " + ref + "\n",
 		"config.yaml":  "log: {level: info}\n", // a YAML file of no kind: passed over
 		"README.md":    "not matched by the hooks\n",
+		// Kinds of the second round: HCL, a Quadlet unit, a marked line;
+		// a Go file with no marker is passed over.
+		"infra/main.tf": "resource \"docker_container\" \"a\" {\n  image = \"" + ref + "\"\n}\n",
+		"web.container": "[Container]\nImage=" + ref + "\n",
+		"Makefile":      "GO := " + ref + " # cgpin: image\n",
+		"tools/x.go":    "package tools\n",
 	}
 	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(work, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -59,14 +68,15 @@ func TestPreCommitHooks(t *testing.T) {
 		return string(out), err
 	}
 	out, err := tryRepo("cgpin-check")
-	if err == nil || !strings.Contains(out, "Dockerfile:1  "+ref) || !strings.Contains(out, "compose.yaml:3  "+ref) {
+	if err == nil || !strings.Contains(out, "Dockerfile:1  "+ref) || !strings.Contains(out, "compose.yaml:3  "+ref) ||
+		!strings.Contains(out, "main.tf:2  "+ref) || !strings.Contains(out, "web.container:2  "+ref) || !strings.Contains(out, "Makefile:1  "+ref) {
 		t.Fatalf("cgpin-check should fail listing both references: %v\n%s", err, out)
 	}
 	out, err = tryRepo("cgpin")
 	if err == nil || !strings.Contains(out, "files were modified by this hook") {
 		t.Fatalf("cgpin should pin and say so: %v\n%s", err, out)
 	}
-	for _, name := range []string{"Dockerfile", "compose.yaml"} {
+	for _, name := range []string{"Dockerfile", "compose.yaml", "infra/main.tf", "web.container", "Makefile"} {
 		got, _ := os.ReadFile(filepath.Join(work, name))
 		if !strings.Contains(string(got), ref+"@"+img.Digest.String()) {
 			t.Errorf("%s = %q", name, got)

@@ -59,7 +59,10 @@ esac
 # Every value is untrusted text (file names, references, package names):
 # each goes into a code span, with control characters shown escaped (\u001b),
 # the fence longer than any run of backticks in it, and pipes escaped for
-# the table, so none can add markup, links, HTML or rows.
+# the table, so none can add markup, links, HTML or rows. The objects with
+# "Skipped" are what cgpin left alone (templated values, variables, images
+# Compose builds, files it does not edit): listed after the changes, with
+# the reason; they change nothing.
 : >"$markdown"
 if [ -s "$json" ]; then
 	jq -rs '
@@ -72,14 +75,26 @@ if [ -s "$json" ]; then
 		| (if $n > 0 then " " else "" end) as $pad
 		| $f + $pad + $v + $pad + $f;
 	def short: sub("^(?<a>sha256:[0-9a-f]{12})[0-9a-f]*$"; "\(.a)");
-	"### Base image updates (docker cgpin)\n\n| where | image | digest | what changed |\n|---|---|---|---|",
-	(.[] | (.Old | capture("@(?<d>sha256:[0-9a-f]+)$").d // null) as $old
-		| "| \("\(.File):\(.Line)" | code) | \(.Old | sub("@sha256:[0-9a-f]+$"; "") | code) | \(if $old then $old | short | code else "(unpinned)" end) → \(.Digest | short | code) | \(if (.Changes // "") != "" then .Changes | code else "" end) |")
+	map(select(.Skipped | not)) as $changes | map(select(.Skipped)) as $skipped
+	| if $changes != [] then
+		"### Base image updates (docker cgpin)\n\n| where | image | digest | what changed |\n|---|---|---|---|",
+		($changes[] | (.Old | capture("@(?<d>sha256:[0-9a-f]+)$").d // null) as $old
+			| "| \("\(.File):\(.Line)" | code) | \(.Old | sub("@sha256:[0-9a-f]+$"; "") | code) | \(if $old then $old | short | code else "(unpinned)" end) → \(.Digest | short | code) | \(if (.Changes // "") != "" then .Changes | code else "" end) |"),
+		(if $skipped != [] then "" else empty end)
+	else empty end,
+	if $skipped != [] then
+		"#### Left alone (docker cgpin)\n\n| where | reference | why |\n|---|---|---|",
+		($skipped[] | "| \(if .Line then "\(.File):\(.Line)" else .File end | code) | \(if .Old then .Old | code else "" end) | \(.Reason | code) |")
+	else empty end
 	' "$json" >"$markdown"
 fi
 
+# Changed: cgpin pinned (check: would pin) or moved a reference; what it
+# left alone changes nothing.
 changed=false
-[ -s "$json" ] && changed=true
+if [ -s "$json" ] && jq -se 'any(.[]; .Skipped | not)' "$json" >/dev/null; then
+	changed=true
+fi
 delim="cgpin-$RANDOM$RANDOM$RANDOM"
 {
 	echo "changed=$changed"
@@ -95,6 +110,10 @@ if [ "$changed" = true ]; then
 	cat "$markdown" >>"$summary"
 elif [ "$status" -eq 0 ]; then
 	echo "### docker cgpin: every image reference is pinned and current" >>"$summary"
+	if [ -s "$markdown" ]; then
+		echo
+		cat "$markdown"
+	fi >>"$summary"
 else
 	echo "### docker cgpin failed (exit $status): see the step's log" >>"$summary"
 fi

@@ -31,6 +31,13 @@ func candidates(cs []complete.Candidate) []string {
 	return out
 }
 
+// completeFiles leaves completion to the shell: file and directory names
+// (docker's plugin command turns that off for every argument and flag that
+// registers nothing). Globs are the shell's too.
+func completeFiles(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return nil, cobra.ShellCompDirectiveDefault
+}
+
 // completeImages completes the first n positional arguments as images:
 // names (without a trailing space, so ":" or "~" can follow), tags, builds.
 func completeImages(dockerCLI command.Cli, n int) cobra.CompletionFunc {

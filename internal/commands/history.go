@@ -73,7 +73,7 @@ config.json); the tag defaults to "latest".`,
 	_ = cmd.RegisterFlagCompletionFunc("since", completeDates(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("until", completeDates(dockerCLI))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	cmd.AddCommand(newTagsCommand(dockerCLI), newAuthCommand(dockerCLI), newHintsCommand(dockerCLI), newHookCommand(dockerCLI))
+	cmd.AddCommand(newTagsCommand(dockerCLI), newAuthCommand(dockerCLI), newBisectCommand(dockerCLI), newHintsCommand(dockerCLI), newHookCommand(dockerCLI))
 	return cmd
 }
 

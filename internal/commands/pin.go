@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/config"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/output"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
 	"github.com/docker-cghistory/docker-cghistory/internal/policy"
-	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
@@ -58,6 +59,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
   docker cgpin --bump minor .           # python:3.12 → python:3.13@sha256:…
   docker cgpin --kind compose,kubernetes deploy/
   docker cgpin --diff services/`,
+		ValidArgsFunction: completeFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths, opts.changed = args, cmd.Flags().Changed
 			cfg, err := opts.config(dockerCLI)
@@ -77,7 +79,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.BoolVar(&opts.DryRun, "diff", false, "Same as --dry-run")
 	flags.StringVar(&opts.Platform, "platform", "", `Pin this platform's image digest instead of the index, "os/arch[/variant]"`)
 	flags.StringArrayVar(&opts.Exclude, "exclude", nil, "Skip files and directories matching this glob (repeatable)")
-	flags.StringSliceVar(&opts.Kinds, "kind", nil, `Only these kinds of file: dockerfile, compose, kubernetes, kustomize, helm, github-actions, gitlab-ci, circleci, devcontainer`)
+	flags.StringSliceVar(&opts.Kinds, "kind", nil, "Only these kinds of file ("+strings.Join(kindNames(), ", ")+"); KIND=GLOB: the files GLOB matches are of KIND")
 	flags.StringVar(&opts.Format, "format", "", `Format the list of changes: "json", "markdown" or a Go template`)
 	flags.BoolVarP(&opts.Quiet, "quiet", "q", false, "Print nothing but errors")
 	flags.BoolVar(&opts.Explain, "explain", false, `Summarise what each moved digest changes (packages, fixed CVEs); "--format markdown" for a pull request`)
@@ -87,7 +89,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.StringArrayVar(&opts.Fixes, "fixes", nil, "Move each pin that has this CVE to the oldest build that fixes it (repeatable); implies --update")
 	flags.BoolVar(&opts.CooldownStrict, "cooldown-strict", false, "Never take a build younger than --cooldown, even one that fixes a CVE of the pinned build")
 	addVerifyFlags(flags, &opts.Verify)
-	flags.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "Pass over named YAML and JSON files that are no kind cgpin knows, instead of failing (for hooks)")
+	flags.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "Pass over named files that are no kind cgpin knows, or too big to read, instead of failing (for hooks)")
 	flags.BoolVar(&opts.ShowConfig, "show-config", false, "Print the effective policy (flags, "+policy.FileName+", defaults) and where each value came from")
 	flags.BoolVar(&opts.Outdated, "outdated", false, "Write nothing; report how far each pinned reference is behind its tag (builds, days, packages, fixed CVEs)")
 	flags.StringVar(&opts.StaleAfter, "stale-after", "30d", "With --outdated, call a tag stale after this long without a build")
@@ -99,6 +101,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	addRegistryFlags(flags, &opts.Registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(kindNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("exclude", completeFiles)
 	return cmd
 }
 
@@ -115,7 +118,7 @@ func runPin(ctx context.Context, dockerCLI command.Cli, cfg *config.Pin) error {
 	}
 	resolver := &pin.RegistryResolver{Registry: d.client, History: d.history(), Now: cfg.Now, Mirrors: d.mirrors,
 		At: cfg.At, Cooldown: cfg.Cooldown, Platform: cfg.Platform}
-	files, err := pin.Collect(cfg.Paths, cfg.Exclude, cfg.Kinds)
+	files, err := pin.CollectKinds(cfg.Paths, cfg.Exclude, cfg.Kinds, cfg.KindGlobs)
 	if err != nil {
 		return err
 	}
@@ -240,8 +243,8 @@ func plural(n int, one, many string) string {
 
 // kindNames are the --kind values.
 func kindNames() []string {
-	out := make([]string, len(ref.FileKinds))
-	for i, k := range ref.FileKinds {
+	out := make([]string, len(kinds.Table))
+	for i, k := range kinds.Names() {
 		out[i] = string(k)
 	}
 	return out

@@ -225,9 +225,41 @@ func TestPolicyFile(t *testing.T) {
 	// Unknown keys and bad values name the file and line.
 	write(filepath.Join(repo, ".cgpin.yaml"), "exclude: []\n")
 	assert.ErrorContains(t, run(pinOptions{}), policyFile+":1: exclude: an empty list")
-	write(filepath.Join(repo, ".cgpin.yaml"), "cooldown: soon\nfrobnicate: 1\nkinds: [helm, terraform]\nplatform: arm64\n")
+	write(filepath.Join(repo, ".cgpin.yaml"), "cooldown: soon\nfrobnicate: 1\nkinds: [helm, terragrunt]\nplatform: arm64\n")
 	err := run(pinOptions{})
-	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: bump, certificate-identity,", policyFile + ":3: kinds: \"terraform\"", policyFile + ":4: platform"} {
+	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: bump, certificate-identity,", policyFile + ":3: kinds: \"terragrunt\"", policyFile + ":4: platform"} {
 		assert.ErrorContains(t, err, want)
 	}
+}
+
+// TestPolicyFileKindGlobs: .cgpin.yaml's files: reads files of unusual
+// names as the kinds it maps their globs to, with --kind; a kind that does
+// not exist is an error naming the file and the entry's line.
+func TestPolicyFileKindGlobs(t *testing.T) {
+	f := newPolicyFixture(t)
+	repo := t.TempDir()
+	assert.NilError(t, os.Mkdir(filepath.Join(repo, ".git"), 0o755))
+	write := func(p, s string) {
+		assert.NilError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		assert.NilError(t, os.WriteFile(p, []byte(s), 0o644))
+	}
+	values := filepath.Join(repo, "deploy", "prod-values.yaml")
+	ci := filepath.Join(repo, "ci", "pipeline.gitlab.yml")
+	write(values, "image: "+f.ref+"\n")
+	write(ci, "image: "+f.ref+"\n")
+	policyFile := filepath.Join(repo, ".cgpin.yaml")
+	write(policyFile, "files:\n  \"deploy/*-values.yaml\": helm\n")
+	cli, _, _ := newTestCLI(t, `{}`)
+	run := func(opts pinOptions) error {
+		opts.paths, opts.now, opts.Jobs = []string{repo}, func() time.Time { return now }, 8
+		opts.changed = func(string) bool { return false }
+		return runPinOpts(context.Background(), cli, opts)
+	}
+	assert.NilError(t, run(pinOptions{PinFlags: config.PinFlags{Kinds: []string{"gitlab-ci=ci/*.yml"}}}))
+	for _, p := range []string{values, ci} {
+		got, _ := os.ReadFile(p)
+		assert.Equal(t, string(got), "image: "+f.ref+"@"+f.b4.String()+"\n", p)
+	}
+	write(policyFile, "update: true\nfiles:\n  \"deploy/*-values.yaml\": helm\n  \"ci/*.yml\": gitlab\n")
+	assert.ErrorContains(t, run(pinOptions{}), policyFile+`:4: files: "ci/*.yml": kind "gitlab": want one of dockerfile, compose`)
 }

@@ -152,8 +152,8 @@ type Verify struct {
 	TrustedRootIn, KeyIn string
 }
 
-// parsePlatform reads a --platform value, "os/arch[/variant]"; "" is nil.
-func parsePlatform(s string) (*v1.Platform, error) {
+// ParsePlatform reads a --platform value, "os/arch[/variant]"; "" is nil.
+func ParsePlatform(s string) (*v1.Platform, error) {
 	if s == "" {
 		return nil, nil
 	}

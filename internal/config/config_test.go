@@ -145,7 +145,7 @@ func TestResolvePinChecks(t *testing.T) {
 		{config.PinFlags{Fixes: []string{"CVE-1"}, At: "1d"}, "--fixes chooses the build itself"},
 		{config.PinFlags{Ignore: []string{"["}}, `--ignore-image "["`},
 		{config.PinFlags{Jobs: -1}, "--jobs must be at least 1"},
-		{config.PinFlags{Kinds: []string{"terraform"}}, "terraform"},
+		{config.PinFlags{Kinds: []string{"terragrunt"}}, "terragrunt"},
 		{config.PinFlags{Outdated: true, StaleAfter: "soon"}, "--stale-after: invalid duration"},
 		{config.PinFlags{Outdated: true, StaleAfter: "30d", MaxAge: "old"}, "--max-age: invalid duration"},
 	} {

@@ -55,7 +55,7 @@ func ResolveDiff(from, to string, flags DiffFlags, env Env) (*Diff, error) {
 	if !slices.Contains([]string{inventory.SourceAuto, inventory.SourceSBOM, inventory.SourceLayers}, flags.Source) {
 		return nil, UsageError{fmt.Errorf("--source %q: want auto, sbom or layers", flags.Source)}
 	}
-	p, err := parsePlatform(flags.Platform)
+	p, err := ParsePlatform(flags.Platform)
 	if err != nil {
 		return nil, UsageError{err}
 	}

@@ -48,7 +48,7 @@ func ResolveHistory(image string, flags HistoryFlags, env Env) (*History, error)
 	if flags.Last < 0 {
 		return nil, fmt.Errorf("--last must not be negative")
 	}
-	platform, err := parsePlatform(flags.Platform)
+	platform, err := ParsePlatform(flags.Platform)
 	if err != nil {
 		return nil, err
 	}

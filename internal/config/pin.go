@@ -61,6 +61,7 @@ type Pin struct {
 	Platform       *v1.Platform
 	Exclude        []string
 	Kinds          []ref.FileKind
+	KindGlobs      []pin.Override // --kind KIND=GLOB, then .cgpin.yaml's files:
 	Format         string
 	Quiet          bool
 	Explain        bool
@@ -96,6 +97,7 @@ type Value struct {
 type layers struct {
 	PinFlags
 	policyMirrors []string
+	policyFiles   []string // files: as KIND=GLOB
 }
 
 // binding ties a policy file key to its flag and field.
@@ -143,6 +145,8 @@ var bindings = []binding{
 	str("cooldown", func(l *layers) *string { return &l.Cooldown }),
 	boolean("cooldown-strict", func(l *layers) *bool { return &l.CooldownStrict }),
 	list("exclude", "exclude", func(l *layers) *[]string { return &l.Exclude }),
+	// files: maps globs to kinds; --kind KIND=GLOB, given first, wins.
+	list("files", "files", func(l *layers) *[]string { return &l.policyFiles }),
 	list("ignore-images", "ignore-image", func(l *layers) *[]string { return &l.Ignore }),
 	integer("jobs", func(l *layers) *int { return &l.Jobs }),
 	file("key", func(l *layers) (*string, *string) { return &l.Verify.Key, &l.Verify.KeyIn }),
@@ -191,7 +195,18 @@ func ResolvePin(paths []string, flags PinFlags, given func(flag string) bool, en
 	if cfg.Common, err = resolveCommon(l.Registry, env, l.policyMirrors, mirrorsSource); err != nil {
 		return nil, err
 	}
-	return cfg, cfg.check(l.PinFlags)
+	if err := cfg.check(l.PinFlags); err != nil {
+		return cfg, err
+	}
+	for _, kv := range l.policyFiles { // checked when the policy file was read
+		k, glob, _ := strings.Cut(kv, "=")
+		o, err := pin.NewOverride(k, glob)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.KindGlobs = append(cfg.KindGlobs, o)
+	}
+	return cfg, nil
 }
 
 // applyPolicyFile reads .cgpin.yaml (found from the paths up to the
@@ -237,7 +252,7 @@ func (cfg *Pin) check(f PinFlags) error {
 			return fmt.Errorf("--cooldown: %w", err)
 		}
 	}
-	if cfg.Platform, err = parsePlatform(f.Platform); err != nil {
+	if cfg.Platform, err = ParsePlatform(f.Platform); err != nil {
 		return err
 	}
 	switch f.OnlyIfChanged {
@@ -271,6 +286,9 @@ func (cfg *Pin) check(f PinFlags) error {
 		return errors.New("--jobs must be at least 1")
 	}
 	if cfg.Kinds, err = pin.ParseKinds(f.Kinds); err != nil {
+		return err
+	}
+	if cfg.KindGlobs, err = pin.ParseOverrides(f.Kinds); err != nil {
 		return err
 	}
 	if !f.Outdated {

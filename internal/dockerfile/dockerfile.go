@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -297,4 +298,27 @@ func syntaxRef(src []byte) (ref.Found, bool) {
 	}
 	fd, err := ref.Parse(ref.KindSyntax, line, start+eq+i, syntax)
 	return fd, err == nil
+}
+
+// Is reports whether src reads as a Dockerfile whatever its name: text
+// that buildkit parses, whose instructions are all Dockerfile instructions
+// and whose first one after global ARGs is FROM (buildkit's own rule).
+// YAML, prose and scripts are not.
+func Is(src []byte) bool {
+	if bytes.IndexByte(src, 0) >= 0 {
+		return false
+	}
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return false
+	}
+	from := false
+	for _, n := range res.AST.Children {
+		cmd := strings.ToLower(n.Value)
+		if _, ok := command.Commands[cmd]; !ok || !from && cmd != command.Arg && cmd != command.From {
+			return false
+		}
+		from = from || cmd == command.From
+	}
+	return from
 }

@@ -61,14 +61,17 @@ func For(event Event, dir string, c *cache.Cache) string {
 		return ""
 	}
 	unpinned := 0
-	var rollback string
+	var rollback, bisect string
 	for _, f := range found {
 		if !f.Image.Pinned() {
 			unpinned++
 			continue
 		}
 		if rollback == "" && event.Failed {
-			rollback = before(c, f.Image.Tagged(), f.Image.Digest)
+			if rollback = before(c, f.Image.Tagged(), f.Image.Digest); rollback != "" {
+				bisect = fmt.Sprintf("docker cghistory bisect %s --good WHEN-IT-LAST-WORKED --bad %s -- docker build --build-arg BASE={} .",
+					f.Image.Tagged(), f.Image.Digest)
+			}
 		}
 	}
 	switch {
@@ -79,7 +82,8 @@ func For(event Event, dir string, c *cache.Cache) string {
 		}
 		return fmt.Sprintf("%d %s unpinned: docker cgpin ./Dockerfile", unpinned, what)
 	case event.Failed && len(found) > 0 && rollback != "":
-		return "The build failed on pinned base images; back to the builds before them: docker cgpin --at " + rollback + " ./Dockerfile"
+		return "The build failed on pinned base images; back to the builds before them: docker cgpin --at " + rollback + " ./Dockerfile" +
+			"; to find the build that broke it: " + bisect
 	case event.Failed && len(found) > 0:
 		return "The build failed on pinned base images; pick an earlier build with docker cghistory IMAGE, then docker cgpin --at DATE ./Dockerfile"
 	}

@@ -77,7 +77,11 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 		if format == "" || format == formatter.TableFormatKey {
 			f = formatter.Format(def)
 		}
-		err = WriteChanges(formatter.Context{Output: out, Format: f}, changes, r.Explained)
+		var skipped []pin.Note
+		if format == formatter.JSONFormatKey {
+			skipped = r.Plan.Notes
+		}
+		err = WriteChanges(formatter.Context{Output: out, Format: f}, changes, r.Explained, skipped...)
 	}
 	if err != nil {
 		return err
@@ -147,8 +151,10 @@ func plural(n int, one, many string) string {
 }
 
 // WriteChanges renders pin changes, one per line; explained (nil without
-// --explain) holds what each change brings, in the same order.
-func WriteChanges(ctx formatter.Context, changes []pin.Change, explained []imagediff.Explanation) error {
+// --explain) holds what each change brings, in the same order. Then each
+// note given but warnings (what was left alone, and why) as a row with
+// Skipped set: for JSON, whose objects tell them apart.
+func WriteChanges(ctx formatter.Context, changes []pin.Change, explained []imagediff.Explanation, skipped ...pin.Note) error {
 	header := &changeRow{HeaderContext: formatter.HeaderContext{Header: formatter.SubHeaderContext{
 		"Location": "LOCATION", "File": "FILE", "FileKind": "FILE KIND", "Line": "LINE", "Kind": "KIND",
 		"Old": "OLD", "New": "NEW", "Digest": "DIGEST", "Explanation": "CHANGES", "Why": "WHY",
@@ -163,8 +169,43 @@ func WriteChanges(ctx formatter.Context, changes []pin.Change, explained []image
 				return err
 			}
 		}
+		for _, n := range skipped {
+			if n.Warning {
+				continue // pinned all the same: not left alone
+			}
+			if err := format(&skippedRow{n: n}); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+}
+
+// skippedRow is a reference or file left alone, for --format json.
+type skippedRow struct {
+	formatter.HeaderContext
+	n pin.Note
+}
+
+// MarshalJSON is the `--format json` object of what was left alone: File,
+// Line and Old (the reference as written) when there is one, Reason, and
+// Skipped; Held for a pin an update policy kept, Ignored for
+// --ignore-image.
+func (r *skippedRow) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"File": r.n.File, "Reason": r.n.Reason, "Skipped": true}
+	if r.n.Line > 0 {
+		m["Line"] = r.n.Line
+	}
+	if r.n.Ref != "" {
+		m["Old"] = r.n.Ref
+	}
+	if r.n.Held {
+		m["Held"] = true
+	}
+	if r.n.Ignored {
+		m["Ignored"] = true
+	}
+	return json.Marshal(m)
 }
 
 type changeRow struct {

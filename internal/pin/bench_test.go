@@ -224,6 +224,37 @@ func writeLargeRepo(b *testing.B, refs []string, mixed bool) string {
 			func(i int, _ string) (string, string) {
 				return fmt.Sprintf("cfg%05d/settings.yaml", i), "log:\n  level: info\nfeatures: [a, b, c]\n"
 			},
+			// The second round's kinds.
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("bb%05d/bitbucket-pipelines.yml", i), "image: " + r + "\npipelines:\n  default:\n  - step: {script: [make]}\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("dr%05d/.drone.yml", i), "kind: pipeline\nsteps:\n- name: t\n  image: " + r + "\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("gcb%05d/cloudbuild.yaml", i), "steps:\n- name: " + r + "\n  args: [build]\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("q%05d/app.container", i), "[Container]\nImage=" + r + "\nPublishPort=80:80\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("bk%05d/docker-bake.hcl", i), "variable \"BASE\" {\n  default = \"" + r + "\"\n}\ntarget \"a\" {\n  tags = [\"acme/a:1\"]\n}\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("tf%05d/main.tf", i), "resource \"docker_container\" \"a\" {\n  image = \"" + r + "\"\n  name  = \"a\"\n}\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("nm%05d/app.nomad", i), "job \"a\" {\n  group \"g\" {\n    task \"t\" {\n      driver = \"docker\"\n      config { image = \"" + r + "\" }\n    }\n  }\n}\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("an%05d/tasks/main.yml", i), "- community.docker.docker_container:\n    name: a\n    image: " + r + "\n"
+			},
+			func(i int, r string) (string, string) {
+				return fmt.Sprintf("mk%05d/Makefile", i), "IMAGE := " + r + " # cgpin: image\nall:\n\tdocker run $(IMAGE)\n"
+			},
+			func(i int, _ string) (string, string) {
+				return fmt.Sprintf("go%05d/main.go", i), "package main\n\nfunc main() {}\n" // read for markers, none
+			},
 		)
 	}
 	for i := range scanFiles {

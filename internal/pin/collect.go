@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
-	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
 
 // Source is a file to pin and what kind it is.
@@ -19,10 +20,14 @@ type Source struct {
 	Kind ref.FileKind
 	// Sniff says the kind is a guess to confirm from the content: a YAML or
 	// JSON file is Kubernetes only if a document has apiVersion and kind.
+	// With no Kind (a file named, of no telling name) the content decides
+	// between Kubernetes and a Dockerfile.
 	Sniff bool
 	// Explicit says the user named the file: a file that turns out to be
 	// of no known kind is then an error, not silently passed over.
 	Explicit bool
+	// Glob is the --kind KIND=GLOB (or files:) glob that chose Kind.
+	Glob string
 	// Root is the path given that the file was found under (the file
 	// itself when named): a symlink may only lead to a file inside one.
 	Root string
@@ -40,57 +45,33 @@ var (
 // (".Dockerfile.cgpin-123456"); one left by a killed run is never input.
 var tempName = regexp.MustCompile(`^\.(.+)\.cgpin-[0-9]+$`)
 
-// IsDockerfileName reports whether a file name looks like a Dockerfile:
-// Dockerfile, Dockerfile.*, *.Dockerfile, *.dockerfile, Containerfile(.*),
-// with their case as written ("dockerfile.go" is Go), and not the usual
-// companions of a Dockerfile (Dockerfile.md, Dockerfile.dockerignore, …).
-func IsDockerfileName(base string) bool {
-	switch {
-	case base == "Dockerfile" || base == "Containerfile":
-		return true
-	case strings.HasSuffix(base, ".Dockerfile") || strings.HasSuffix(base, ".dockerfile"):
-		return true
-	case strings.HasPrefix(base, "Dockerfile.") || strings.HasPrefix(base, "Containerfile."):
-		ext := strings.ToLower(filepath.Ext(base))
-		return !slices.Contains(notDockerfiles, ext)
-	}
-	return false
-}
-
-// notDockerfiles are extensions of files named like Dockerfile.* that are not.
-var notDockerfiles = []string{".md", ".txt", ".dockerignore", ".go", ".json", ".yaml", ".yml", ".orig", ".rej", ".bak", ".swp", ".sh", ".lock"}
-
 // hiddenKept are the hidden directories where images are named.
 var hiddenKept = []string{".github", ".circleci", ".devcontainer", ".gitlab"}
 
 // skipDir names directories never walked: VCS data, other hidden
 // directories and vendored code.
 func skipDir(name string) bool {
-	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) ||
+	return strings.HasPrefix(name, ".") && !slices.Contains(hiddenKept, name) && !slices.Contains(kinds.HiddenDirs(), name) ||
 		name == "vendor" || name == "node_modules" || name == "third_party"
 }
 
-// kindOf says what kind of file rel (slash-separated) is by its path: a
-// Dockerfile, a kind yamlref knows by name, or a YAML or JSON file that may
-// be Kubernetes. Helm values count only beside a Chart.yaml (or when named).
+// kindOf says what kind of file rel (slash-separated) is by its path, as
+// the kinds table says: Helm values count only beside a Chart.yaml (or
+// when named), and a kind known by content (Kubernetes) is a guess to
+// confirm when the file is read.
 func kindOf(path, rel string, explicit bool) (Source, bool) {
-	base := filepath.Base(rel)
-	if IsDockerfileName(base) {
-		return Source{Path: path, Kind: ref.Dockerfile, Explicit: explicit}, true
+	var beside func(string) bool
+	if !explicit {
+		beside = func(name string) bool { return fileExists(filepath.Join(filepath.Dir(path), name)) }
 	}
-	if k, ok := yamlref.KindOf(rel); ok {
-		if k != ref.Helm || explicit || fileExists(filepath.Join(filepath.Dir(path), "Chart.yaml")) {
-			return Source{Path: path, Kind: k, Explicit: explicit}, true
-		}
+	k, ok := kinds.Of(rel, beside)
+	if !ok {
+		return Source{}, false
 	}
-	switch strings.ToLower(filepath.Ext(base)) {
-	case ".yaml", ".yml", ".json":
-		if inChartTemplates(path) {
-			return Source{}, false // Helm renders these: never edited
-		}
-		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: explicit}, true
+	if k.Name() == ref.Kubernetes && inChartTemplates(path) {
+		return Source{}, false // Helm renders these: never edited
 	}
-	return Source{}, false
+	return Source{Path: path, Kind: k.Name(), Sniff: k.Sniff != nil, Explicit: explicit}, true
 }
 
 // inChartTemplates reports a file under a Helm chart's templates/.
@@ -116,8 +97,15 @@ func fileExists(p string) bool {
 // glob (matched against the path relative to the walked directory and
 // against the base name). kinds, when not empty, keeps only those kinds.
 // A named file of no telling name is read as the one kind of kinds, or
-// else as a Dockerfile, or, for YAML and JSON, as Kubernetes.
+// else as its content says: Kubernetes, or (but YAML and JSON) a
+// Dockerfile.
 func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
+	return CollectKinds(paths, exclude, kinds, nil)
+}
+
+// CollectKinds is Collect where the files overrides' globs match are of
+// their kinds, whatever their names say.
+func CollectKinds(paths, exclude []string, kinds []ref.FileKind, overrides []Override) ([]Source, error) {
 	if len(paths) == 0 {
 		paths = []string{"Dockerfile"}
 	}
@@ -137,11 +125,13 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 		}
 		return false
 	}
-	wanted := func(k ref.FileKind) bool { return len(kinds) == 0 || slices.Contains(kinds, k) }
+	wanted := func(s Source) bool {
+		return len(kinds) == 0 || slices.Contains(kinds, s.Kind) || s.Glob != "" || s.Kind == "" && s.Sniff
+	}
 	var out []Source
 	seen := map[string]bool{}
 	add := func(s Source) {
-		if !seen[s.Path] && wanted(s.Kind) {
+		if !seen[s.Path] && wanted(s) {
 			seen[s.Path] = true
 			out = append(out, s)
 		}
@@ -153,7 +143,10 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 		}
 		if !fi.IsDir() {
 			if !tempName.MatchString(filepath.Base(root)) {
-				s := named(root, kinds)
+				s, ok := overridden(root, root, true, overrides)
+				if !ok {
+					s = named(root, kinds)
+				}
 				s.Root = root
 				add(s)
 			}
@@ -179,7 +172,10 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 			if d.IsDir() || excluded(rel, d.Name()) || tempName.MatchString(d.Name()) {
 				return nil
 			}
-			if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
+			if s, ok := overridden(p, rel, false, overrides); ok {
+				s.Root = root
+				add(s)
+			} else if s, ok := kindOf(p, filepath.ToSlash(rel), false); ok {
 				s.Root = root
 				add(s)
 			}
@@ -194,7 +190,8 @@ func Collect(paths, exclude []string, kinds []ref.FileKind) ([]Source, error) {
 
 // named is a file the user named: its kind by name, else the one kind
 // asked for, else (YAML and JSON) Kubernetes if its content says so, else
-// a Dockerfile, as before cgpin read other kinds.
+// Kubernetes or a Dockerfile as its content says (of those asked for);
+// Build fails on a file that is neither.
 func named(path string, kinds []ref.FileKind) Source {
 	abs, _ := filepath.Abs(path)
 	if s, ok := kindOf(path, filepath.ToSlash(abs), true); ok && !s.Sniff {
@@ -206,19 +203,79 @@ func named(path string, kinds []ref.FileKind) Source {
 	if s, ok := kindOf(path, filepath.ToSlash(abs), true); ok {
 		return s
 	}
-	return Source{Path: path, Kind: ref.Dockerfile, Explicit: true}
+	k8s := len(kinds) == 0 || slices.Contains(kinds, ref.Kubernetes)
+	switch df := len(kinds) == 0 || slices.Contains(kinds, ref.Dockerfile); {
+	case k8s && df:
+		return Source{Path: path, Sniff: true, Explicit: true}
+	case k8s:
+		return Source{Path: path, Kind: ref.Kubernetes, Sniff: true, Explicit: true}
+	case df:
+		return Source{Path: path, Kind: ref.Dockerfile, Explicit: true}
+	}
+	return Source{Path: path, Explicit: true} // of no kind asked for: passed over
 }
 
-// ParseKinds reads --kind values ("compose,kubernetes"; "all").
+// Override makes the files Glob matches of Kind, whatever their names
+// say (--kind KIND=GLOB, .cgpin.yaml's files:). Globs match as the kinds
+// table's do (kinds.Match).
+type Override struct {
+	Kind ref.FileKind
+	Glob string
+}
+
+// overridden is the file's kind by the first override whose glob matches
+// rel.
+func overridden(path, rel string, explicit bool, overrides []Override) (Source, bool) {
+	for _, o := range overrides {
+		if kinds.Match(o.Glob, filepath.ToSlash(rel)) {
+			return Source{Path: path, Kind: o.Kind, Explicit: explicit, Glob: o.Glob}, true
+		}
+	}
+	return Source{}, false
+}
+
+// NewOverride checks that kind is a kind and glob a glob.
+func NewOverride(kind, glob string) (Override, error) {
+	k := ref.FileKind(strings.ToLower(strings.TrimSpace(kind)))
+	if !slices.Contains(kinds.Names(), k) {
+		return Override{}, fmt.Errorf("kind %q: want one of %s", kind, kindList())
+	}
+	if _, err := path.Match(strings.ToLower(glob), ""); err != nil || glob == "" {
+		return Override{}, fmt.Errorf("%q is not a glob", glob)
+	}
+	return Override{Kind: k, Glob: glob}, nil
+}
+
+// ParseOverrides reads the KIND=GLOB values of --kind.
+func ParseOverrides(values []string) ([]Override, error) {
+	var out []Override
+	for _, v := range values {
+		for _, kv := range strings.Split(v, ",") {
+			k, glob, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok {
+				continue
+			}
+			o, err := NewOverride(k, glob)
+			if err != nil {
+				return nil, fmt.Errorf("--kind %q: %w", kv, err)
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// ParseKinds reads --kind values ("compose,kubernetes"; "all"); KIND=GLOB
+// values are ParseOverrides'.
 func ParseKinds(values []string) ([]ref.FileKind, error) {
 	var out []ref.FileKind
 	for _, v := range values {
 		for _, k := range strings.Split(v, ",") {
 			k = strings.TrimSpace(strings.ToLower(k))
 			switch {
-			case k == "" || k == "all":
+			case k == "" || k == "all" || strings.Contains(k, "="):
 				continue
-			case slices.Contains(ref.FileKinds, ref.FileKind(k)):
+			case slices.Contains(kinds.Names(), ref.FileKind(k)):
 				out = append(out, ref.FileKind(k))
 			default:
 				return nil, fmt.Errorf("--kind %q: want one of %s", k, kindList())
@@ -229,8 +286,8 @@ func ParseKinds(values []string) ([]ref.FileKind, error) {
 }
 
 func kindList() string {
-	names := make([]string, len(ref.FileKinds))
-	for i, k := range ref.FileKinds {
+	names := make([]string, len(kinds.Table))
+	for i, k := range kinds.Names() {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")

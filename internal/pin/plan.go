@@ -5,6 +5,7 @@
 package pin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/docker-cghistory/docker-cghistory/internal/dockerfile"
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 	"github.com/docker/go-units"
@@ -454,11 +456,15 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 		}
 		seenTargets[fp.Target] = true
 		fp.Kind = src.Kind
+		if src.Glob != "" && bytes.IndexByte(fp.Old, 0) >= 0 {
+			p.Notes = append(p.Notes, Note{File: src.Path, Line: 1, Ref: "(binary)", Reason: "binary file matched by " + src.Glob + ": skipped"})
+			continue
+		}
 		if src.Sniff {
-			k, ok := yamlref.Sniff(src.Path, fp.Old)
+			k, ok := sniff(src, fp.Old)
 			switch {
 			case !ok && src.Explicit && !opts.SkipUnknown:
-				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind", kindList())})
+				errs = append(errs, &LocatedError{File: src.Path, Err: fmt.Errorf("not a kind of file cgpin knows (%s); name it with --kind, or pass over such files with --skip-unknown", kindList())})
 				continue
 			case !ok:
 				continue // a YAML file that names no images
@@ -506,6 +512,23 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 	return todo, errs
 }
 
+// sniff tells a file's kind from its content: Kubernetes when a YAML or
+// JSON document has apiVersion and kind; for a file of no telling name
+// (no Kind), else a Dockerfile when it reads as one (within the size
+// cgpin reads of a Dockerfile).
+func sniff(src Source, data []byte) (ref.FileKind, bool) {
+	if src.Kind != "" {
+		return src.Kind, kinds.Sniff(src.Kind, src.Path, data)
+	}
+	if k, ok := yamlref.Sniff(src.Path, data); ok {
+		return k, true
+	}
+	if int64(len(data)) <= maxDockerfileSize && dockerfile.Is(data) {
+		return ref.Dockerfile, true
+	}
+	return "", false
+}
+
 // Reference is a reference found in a file, for reports.
 type Reference struct {
 	File     string
@@ -532,10 +555,7 @@ func Scan(ctx context.Context, files []Source, opts Options) ([]Reference, []Not
 // find runs the finder of fp's kind (a variable: tests stand in a slow
 // parser).
 var find = func(fp *FilePlan) ([]ref.Found, []ref.Skipped, error) {
-	if fp.Kind == ref.Dockerfile {
-		return dockerfile.Refs(fp.Old)
-	}
-	return yamlref.Find(fp.Kind, fp.Path, fp.Old)
+	return kinds.Find(context.Background(), fp.Kind, fp.Path, fp.Old)
 }
 
 func kindName(k ref.FileKind) string {

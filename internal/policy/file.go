@@ -48,7 +48,7 @@ var keyKinds = map[string]string{
 	"cooldown-strict": "bool", "update": "bool", "bump": "bump",
 	"max-behind": "int", "jobs": "int",
 	"only-if-changed": "choice", "platform": "platform",
-	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list",
+	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list", "files": "files",
 	"verify": "bool", "certificate-identity": "string", "certificate-identity-regexp": "regexp",
 	"certificate-oidc-issuer": "string", "certificate-oidc-issuer-regexp": "regexp", "trusted-root": "path", "key": "path",
 }
@@ -163,7 +163,12 @@ func LoadFile(path string) (*File, error) {
 			s.Values[0], err = f.named(s.Key, s.Values[0])
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", path, v.Line, err))
+			line := v.Line
+			var le *lineError
+			if errors.As(err, &le) {
+				line = le.line
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: %w", path, line, err))
 			continue
 		}
 		f.Settings[s.Key] = s
@@ -301,13 +306,48 @@ func setting(k, v *yaml.Node) (Setting, error) {
 			}
 			s.Values = append(s.Values, item.Value)
 		}
-	case v.Kind == yaml.ScalarNode:
+	case kind == "files" && v.Kind == yaml.MappingNode:
+		return files(k.Value, v)
+	case kind == "files":
+		return Setting{}, fmt.Errorf("%s: want a mapping of globs to kinds (\"ci/*.yml\": gitlab-ci)", k.Value)
+	case v.Kind == yaml.ScalarNode && kind != "files":
 		s.Values = []string{v.Value}
 	default:
 		return Setting{}, fmt.Errorf("%s: want a single value", k.Value)
 	}
 	return s, check(kind, s)
 }
+
+// files reads the files: mapping of globs to kinds ("ci/*.yml":
+// gitlab-ci) into values KIND=GLOB; an entry that is no glob or no kind is
+// an error naming its line.
+func files(key string, v *yaml.Node) (Setting, error) {
+	s := Setting{Key: key, Line: v.Line}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		g, k := v.Content[i], v.Content[i+1]
+		if g.Kind != yaml.ScalarNode || k.Kind != yaml.ScalarNode {
+			return Setting{}, &lineError{g.Line, fmt.Errorf("%s: want glob: kind", key)}
+		}
+		if _, err := pin.NewOverride(k.Value, g.Value); err != nil {
+			return Setting{}, &lineError{k.Line, fmt.Errorf("%s: %q: %w", key, g.Value, err)}
+		}
+		s.Values = append(s.Values, k.Value+"="+g.Value)
+	}
+	if len(s.Values) == 0 {
+		return Setting{}, fmt.Errorf("%s: an empty mapping (leave the key out instead)", key)
+	}
+	return s, nil
+}
+
+// lineError is a setting's error on a line of its own (an entry of a
+// mapping).
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return e.err.Error() }
+func (e *lineError) Unwrap() error { return e.err }
 
 // check validates a setting's values as its flag would.
 func check(kind string, s Setting) error {

@@ -2,6 +2,7 @@ package ref
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,8 +26,14 @@ const (
 	DevContainer  FileKind = "devcontainer"
 )
 
-// FileKinds lists every kind, in the order users read them.
-var FileKinds = []FileKind{Dockerfile, Compose, Kubernetes, Kustomize, Helm, GitHubActions, GitLabCI, CircleCI, DevContainer}
+// Finder finds the image references in the bytes of one file of its kind
+// (path is for messages and the file's format): each with its byte span and
+// how to pin it, what it leaves alone and why, or the file's parse error.
+// Every kind of file has one; internal/kinds lists them.
+type Finder interface {
+	FileKind() FileKind
+	Find(ctx context.Context, path string, src []byte) ([]Found, []Skipped, error)
+}
 
 // Kind says what kind of place in a file a reference was found in:
 // "FROM", "COPY --from", … Every file format's finder names its own.

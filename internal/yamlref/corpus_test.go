@@ -1,8 +1,7 @@
-package yamlref
+package yamlref_test
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,16 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker-cghistory/docker-cghistory/internal/kinds"
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
 
 // corpusDir holds real-world YAML and JSON files and EXPECT.md, which says
 // per file which references a careful tool pins (CI has it; the project
 // must build and test without it).
 const corpusDir = "../../../shared/corpus/yaml"
-
-var fixed = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("d", 64)}
 
 type expectation struct {
 	must, allowed map[int]string // line → reference text
@@ -104,10 +102,10 @@ func kindFor(rel string, src []byte) (ref.FileKind, bool) {
 	if k, ok := namedKinds[rel]; ok {
 		return k, true
 	}
-	if k, ok := KindOf(rel); ok {
-		return k, true
+	if k, ok := kinds.Of(rel, nil); ok && k.Sniff == nil {
+		return k.Name(), true
 	}
-	return Sniff(rel, src)
+	return yamlref.Sniff(rel, src)
 }
 
 func TestCorpus(t *testing.T) {
@@ -124,7 +122,7 @@ func TestCorpus(t *testing.T) {
 		kind, ok := kindFor(rel, src)
 		got := map[int]string{}
 		if ok {
-			found, skipped, err := Find(kind, rel, src)
+			found, skipped, err := yamlref.Find(kind, rel, src)
 			if err != nil {
 				if strings.Contains(rel, "/templates/") {
 					continue // Helm templates are not YAML: never edited
@@ -139,7 +137,7 @@ func TestCorpus(t *testing.T) {
 				left++
 				reasons[s.Reason]++
 			}
-			checkPins(t, kind, rel, src, found)
+			yamlref.CheckPins(t, kind, rel, src, found)
 		}
 		for line, text := range exp.must {
 			if !ok {
@@ -171,66 +169,3 @@ func TestCorpus(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// checkPins pins every reference to a fixed digest and checks the output:
-// equal to the input outside the edited spans, every reference found again
-// and pinned, and a second run changes nothing.
-func checkPins(t *testing.T, kind ref.FileKind, rel string, src []byte, found []ref.Found) {
-	t.Helper()
-	out, edits := pinAll(t, src, found)
-	if len(edits) == 0 {
-		return
-	}
-	// Outside the edits, the bytes are the input's.
-	var a, b bytes.Buffer
-	pos := 0
-	for _, e := range edits {
-		a.Write(src[pos:e.Start])
-		pos = e.End
-	}
-	a.Write(src[pos:])
-	pos, shift := 0, 0
-	for _, e := range edits {
-		b.Write(out[pos : e.Start+shift])
-		pos = e.Start + shift + len(e.Text)
-		shift += len(e.Text) - (e.End - e.Start)
-	}
-	b.Write(out[pos:])
-	if !bytes.Equal(a.Bytes(), b.Bytes()) {
-		t.Errorf("%s: bytes outside the edits changed", rel)
-	}
-	again, _, err := Find(kind, rel, out)
-	if err != nil {
-		t.Fatalf("%s: pinned output does not parse: %v", rel, err)
-	}
-	if len(again) != len(found) {
-		t.Errorf("%s: %d references before pinning, %d after", rel, len(found), len(again))
-	}
-	for _, f := range again {
-		if f.Image.Digest != fixed {
-			t.Errorf("%s: L%d %s not pinned after pinning", rel, f.Line, f.Text)
-		}
-	}
-	if twice, _ := pinAll(t, out, again); !bytes.Equal(twice, out) {
-		t.Errorf("%s: a second run changed the file", rel)
-	}
-}
-
-// pinAll pins every reference that is not pinned to fixed yet.
-func pinAll(t *testing.T, src []byte, found []ref.Found) ([]byte, []ref.Edit) {
-	t.Helper()
-	var edits []ref.Edit
-	for _, f := range found {
-		if f.Image.Digest == fixed {
-			continue
-		}
-		e, _ := f.Pin(fixed)
-		edits = append(edits, e)
-	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].Start < edits[j].Start })
-	out, err := ref.Apply(src, edits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out, edits
-}

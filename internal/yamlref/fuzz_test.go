@@ -1,9 +1,10 @@
-package yamlref
+package yamlref_test
 
 import (
 	"testing"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/docker-cghistory/docker-cghistory/internal/yamlref"
 )
 
 // FuzzPin: for any input of any kind that parses, pinning every reference
@@ -34,22 +35,22 @@ func FuzzPin(f *testing.F) {
 		"l0: &l0 {image: a:1}\nl1: &l1 {<<: [*l0, *l0, *l0, *l0]}\nl2: &l2 {<<: [*l1, *l1, *l1, *l1]}\nl3: &l3 {<<: [*l2, *l2, *l2, *l2]}\nservices: {s: *l3}\n",
 		"a: &a {<<: *a, image: x:1}\n",
 		"- &a0 [x]\n- &a1 [*a0]\n- &a2 [*a1, *a1]\n- [*a2, *a2]\n",
-		mergeBomb(),
+		yamlref.MergeBomb(),
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
-	kinds := ref.FileKinds[1:] // every YAML kind
+	kinds := yamlref.Kinds() // every YAML kind
 	f.Fuzz(func(t *testing.T, k uint8, src []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		p := "file.yaml"
 		if kind == ref.DevContainer {
 			p = "devcontainer.json"
 		}
-		found, _, err := Find(kind, p, src)
+		found, _, err := yamlref.Find(kind, p, src)
 		if err != nil {
 			return
 		}
-		checkPins(t, kind, p, src, found)
+		yamlref.CheckPins(t, kind, p, src, found)
 	})
 }

@@ -1,0 +1,127 @@
+package hclref
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+var fixed = v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("d", 64)}
+
+// pinAll pins every reference found to fixed, checks each span holds its
+// text, and that a second run finds every reference pinned.
+func pinAll(t testing.TB, f ref.Finder, p string, src []byte) (string, []string, []string) {
+	found, skipped, err := f.Find(context.Background(), p, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var edits []ref.Edit
+	var pins, left []string
+	for _, fd := range found {
+		e, _ := fd.Pin(fixed)
+		if string(src[e.Start:e.End]) != fd.Text {
+			t.Fatalf("L%d: span %q is not %q", fd.Line, src[e.Start:e.End], fd.Text)
+		}
+		edits = append(edits, e)
+		pins = append(pins, fd.Text)
+	}
+	for _, s := range skipped {
+		left = append(left, s.Text+" ("+s.Reason+")")
+	}
+	out, err := ref.Apply(src, edits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := f.Find(context.Background(), p, out)
+	if err != nil || len(again) != len(found) {
+		t.Fatalf("second run: %d found of %d, %v\n%s", len(again), len(found), err, out)
+	}
+	for _, fd := range again {
+		if fd.Image.Digest != fixed {
+			t.Errorf("L%d: %q not pinned on the second run", fd.Line, fd.Text)
+		}
+	}
+	return string(out), pins, left
+}
+
+func TestHCLKinds(t *testing.T) {
+	D := "@" + fixed.String()
+	cases := []struct {
+		name   string
+		finder ref.Finder
+		path   string
+		in     string
+		pins   []string
+		left   []string
+	}{
+		{"bake", Bake, "docker-bake.hcl",
+			"# base images\nvariable \"GO_IMAGE\" {\n  default = \"cgr.dev/chainguard/go:latest\" # build\n}\nvariable \"VERSION\" { default = \"1.2.3\" }\nvariable \"REGISTRY\" { default = \"localhost:5000\" }\nvariable \"PLATFORMS\" { default = \"linux/amd64\" }\nvariable \"RUNTIME\" { default = \"${REGISTRY}/static:latest\" }\ntarget \"app\" {\n  contexts = {\n    golang = \"docker-image://golang:1.23\"\n    src = \"../src\"\n    \"alpine\" = \"docker-image://alpine:3.20\"\n  }\n  args = { BASE = GO_IMAGE }\n  tags = [\"acme/app:latest\", \"${REGISTRY}/app:${VERSION}\"]\n}\n",
+			[]string{"cgr.dev/chainguard/go:latest", "golang:1.23", "alpine:3.20"}, nil},
+		{"bake CRLF and BOM", Bake, "docker-bake.override.hcl",
+			"\xEF\xBB\xBFvariable \"BASE\" {\r\n  default = \"python:3.12\"\r\n}\r\n",
+			[]string{"python:3.12"}, nil},
+		{"bake json", Bake, "docker-bake.json",
+			"{\n  \"variable\": {\n    \"BASE\": {\"default\": \"cgr.dev/chainguard/go:latest\"},\n    \"VERSION\": {\"default\": \"1.2.3\"}\n  },\n  \"target\": {\n    \"app\": {\n      \"contexts\": {\"alpine\": \"docker-image://alpine:3.20\", \"src\": \"../src\"},\n      \"tags\": [\"acme/app:1\"]\n    }\n  }\n}\n",
+			[]string{"cgr.dev/chainguard/go:latest", "alpine:3.20"}, nil},
+		{"terraform", Terraform, "main.tf",
+			"resource \"docker_image\" \"nginx\" {\n  name = \"nginx:1.27\"\n}\nresource \"docker_container\" \"web\" {\n  image = docker_image.nginx.image_id\n  name  = \"web\"\n}\nresource \"docker_container\" \"db\" {\n  image = \"postgres:16\" // db\n}\nresource \"kubernetes_deployment\" \"app\" {\n  spec {\n    template {\n      spec {\n        init_container {\n          image = \"busybox:1.36\"\n        }\n        container {\n          image = \"${var.registry}/app:1\"\n          name  = \"app\"\n        }\n      }\n    }\n  }\n}\nresource \"kubernetes_manifest\" \"pod\" {\n  manifest = {\n    apiVersion = \"v1\"\n    kind = \"Pod\"\n    spec = { containers = [{ name = \"a\", image = \"cgr.dev/chainguard/nginx:latest\" }] }\n  }\n}\nresource \"aws_ecs_task_definition\" \"svc\" {\n  family = \"svc\"\n  container_definitions = jsonencode([\n    { name = \"app\", image = \"public.ecr.aws/nginx/nginx:1.27\", essential = true },\n  ])\n}\nresource \"aws_ecs_task_definition\" \"old\" {\n  container_definitions = <<EOF\n[{\"image\": \"nginx:1\"}]\nEOF\n}\n",
+			[]string{"nginx:1.27", "postgres:16", "busybox:1.36", "cgr.dev/chainguard/nginx:latest", "public.ecr.aws/nginx/nginx:1.27"},
+			[]string{"docker_image.nginx.image_id (not a string literal (an expression))", "\"${var.registry}/app:1\" (interpolation or template directive)", "<<EOF (container_definitions given as heredoc: pinned only in jsonencode(…) of literals)"}},
+		{"nomad", Nomad, "web.nomad.hcl",
+			"job \"web\" {\n  group \"g\" {\n    task \"web\" {\n      driver = \"docker\"\n      config {\n        image = \"cgr.dev/chainguard/nginx:latest\"\n        ports = [\"http\"]\n      }\n    }\n    task \"pod\" {\n      driver = \"podman\"\n      config { image = \"docker.io/library/redis:7\" }\n    }\n    task \"raw\" {\n      driver = \"raw_exec\"\n      config { image = \"not/an:image\" }\n    }\n    task \"tpl\" {\n      driver = \"docker\"\n      config { image = \"%{ if true }a:1%{ endif }\" }\n    }\n  }\n}\n",
+			[]string{"cgr.dev/chainguard/nginx:latest", "docker.io/library/redis:7"}, []string{"\"%{ if true }a:1%{ endif }\" (interpolation or template directive)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, pins, left := pinAll(t, tc.finder, tc.path, []byte(tc.in))
+			if strings.Join(pins, "|") != strings.Join(tc.pins, "|") {
+				t.Errorf("found %q, want %q", pins, tc.pins)
+			}
+			if strings.Join(left, "|") != strings.Join(tc.left, "|") {
+				t.Errorf("left %q, want %q", left, tc.left)
+			}
+			want := tc.in
+			for _, p := range tc.pins {
+				want = strings.Replace(want, `"`+p, `"`+p+"\x00", 1)
+				want = strings.Replace(want, "//"+p, "//"+p+"\x00", 1)
+			}
+			if want = strings.ReplaceAll(want, "\x00", D); out != want {
+				t.Errorf("got\n%s\nwant\n%s", out, want)
+			}
+		})
+	}
+}
+
+func TestInvalidHCL(t *testing.T) {
+	_, _, err := Terraform.Find(context.Background(), "main.tf", []byte("resource \"a\" \"b\" {\n  image = \n}\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "line 2: cannot parse HCL") {
+		t.Errorf("err = %v", err)
+	}
+	if _, _, err := Bake.Find(context.Background(), "docker-bake.hcl", []byte("a\x00")); err == nil {
+		t.Error("binary accepted")
+	}
+}
+
+// FuzzHCL: for any HCL the parser takes, pinning every reference of every
+// HCL kind changes only their bytes and a second run finds them pinned.
+func FuzzHCL(f *testing.F) {
+	for _, s := range []string{
+		"variable \"A\" { default = \"golang:1.23\" }\ntarget \"t\" { contexts = { a = \"docker-image://alpine:3\" } }\n",
+		"resource \"docker_container\" \"a\" { image = \"nginx:1\" }\nresource \"kubernetes_manifest\" \"m\" { manifest = { image = \"a:1\" } }\n",
+		"job \"j\" { group \"g\" { task \"t\" {\n driver = \"docker\"\n config { image = \"redis:7\" }\n} } }\n",
+		"variable \"A\" { default = \"a\\\"b:1\" }\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, fd := range []ref.Finder{Bake, Terraform, Nomad} {
+			if _, _, err := fd.Find(context.Background(), "f.hcl", []byte(s)); err != nil {
+				return
+			}
+			pinAll(t, fd, "f.hcl", []byte(s))
+		}
+	})
+}
