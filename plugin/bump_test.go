@@ -87,19 +87,18 @@ func TestBumpThroughDocker(t *testing.T) {
 		args:  []string{"--bump", "major"},
 		want:  map[string]string{"pod.yaml": "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: a, image: '" + goRepo + ":1.24.0-r0@" + g3 + "'}]\n"},
 	}, {
-		name: "helm: a reference string moves, a split tag stays (noted)",
+		name: "helm: a reference string moves, and so does a split spec's tag: (quoted), with or without a digest key",
 		files: map[string]string{"Chart.yaml": "name: c\n", "values.yaml": "a:\n  image: " + py + ":3.12\nb:\n  image:\n    registry: " + s.Host +
-			"\n    repository: chainguard/python\n    tag: \"3.12\"\n"},
+			"\n    repository: chainguard/python\n    tag: \"3.12\"\nc:\n  image:\n    repository: " + s.Host + "/chainguard/go\n    tag: 1.23.4-r2  # go\n    digest: \"\"\n"},
 		args: []string{"--bump", "minor"},
 		want: map[string]string{"values.yaml": "a:\n  image: " + py + ":3.13@" + p313 + "\nb:\n  image:\n    registry: " + s.Host +
-			"\n    repository: chainguard/python\n    tag: \"3.12@" + p312 + "\"\n"},
-		stderr: []string{"the tag could move to 3.13, but it is written apart from the reference"},
+			"\n    repository: chainguard/python\n    tag: \"3.13@" + p313 + "\"\nc:\n  image:\n    repository: " + s.Host + "/chainguard/go\n    tag: \"1.24.0-r0\"  # go\n    digest: \"" + g3 + "\"\n"},
 	}, {
-		name:   "kustomize newTag stays (noted); GitLab CI moves",
-		files:  map[string]string{"kustomization.yaml": "images:\n- name: py\n  newName: " + py + "\n  newTag: \"3.12\"\n", ".gitlab-ci.yml": "image: " + py + ":3.12\n"},
-		args:   []string{"--bump", "minor"},
-		want:   map[string]string{"kustomization.yaml": "images:\n- name: py\n  newName: " + py + "\n  newTag: \"3.12\"\n  digest: " + p312 + "\n", ".gitlab-ci.yml": "image: " + py + ":3.13@" + p313 + "\n"},
-		stderr: []string{"written apart from the reference (kustomize images)"},
+		name:  "kustomize moves newTag and writes digest; GitLab CI moves",
+		files: map[string]string{"kustomization.yaml": "images:\n- name: py\n  newName: " + py + "\n  newTag: \"3.12\"\n- name: go\n  newName: " + goRepo + "\n  newTag: 1.23.4-r2\n  digest: " + g1 + "\n", ".gitlab-ci.yml": "image: " + py + ":3.12\n"},
+		args:  []string{"--bump", "minor"},
+		want: map[string]string{"kustomization.yaml": "images:\n- name: py\n  newName: " + py + "\n  newTag: \"3.13\"\n  digest: " + p313 + "\n- name: go\n  newName: " + goRepo + "\n  newTag: \"1.24.0-r0\"\n  digest: " + g3 + "\n",
+			".gitlab-ci.yml": "image: " + py + ":3.13@" + p313 + "\n"},
 	}, {
 		name:   "check exits 1 when a tag would move, and writes nothing",
 		files:  map[string]string{"Dockerfile": "FROM " + py + ":3.12@" + p312 + "\n"},

@@ -267,7 +267,7 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 			}
 			if t.found.Retag == nil {
 				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Warning: true,
-					Reason: fmt.Sprintf("the tag could move to %s, but it is written apart from the reference (%s); moved by hand for now", m.tag.TagStr(), t.found.Kind)})
+					Reason: fmt.Sprintf("the tag could move to %s, but cgpin cannot write it there (%s); move it by hand", m.tag.TagStr(), t.found.Kind)})
 				continue
 			}
 			todo[i].from, todo[i].tag = t.tag, m.tag
@@ -333,12 +333,14 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 			continue
 		}
 		e, newText := t.found.Pin(d)
+		es := []ref.Edit{e}
 		var oldTag, newTag string
 		if t.from != (name.Tag{}) {
-			e, newText = t.found.Retag(t.tag.TagStr(), d)
+			es, newText = t.found.Retag(t.tag.TagStr(), d)
+			e = es[0]
 			oldTag, newTag = t.from.TagStr(), t.tag.TagStr()
 		}
-		edits[t.file] = append(edits[t.file], e)
+		edits[t.file] = append(edits[t.file], es...)
 		t.file.Changes = append(t.file.Changes, Change{File: t.file.Path, FileKind: t.file.Kind, Line: t.found.Line,
 			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform, Why: why,
 			OldTag: oldTag, NewTag: newTag})

@@ -60,10 +60,9 @@ type Found struct {
 	// Pin returns the edit that pins the reference to d, and the text the
 	// reference then reads as.
 	Pin func(d v1.Hash) (Edit, string)
-	// Retag, where the tag is written in the reference itself, returns
-	// the edit that moves it to tag and pins d (nil where the tag lives
-	// elsewhere: a Kustomize newTag, a Helm tag key).
-	Retag func(tag string, d v1.Hash) (Edit, string)
+	// Retag returns the edits that move the reference to tag and pin d,
+	// and the text it then reads as (nil where the tag cannot be moved).
+	Retag func(tag string, d v1.Hash) ([]Edit, string)
 }
 
 // Inline is how most references are pinned: text, written at
@@ -77,11 +76,17 @@ func Inline(start int, text string, img Image) func(v1.Hash) (Edit, string) {
 
 // InlineRetag moves the tag of text, written at src[start:], and pins d:
 // "python:3.12@sha256:old" becomes "python:3.13@sha256:new".
-func InlineRetag(start int, text string, img Image) func(string, v1.Hash) (Edit, string) {
-	return func(tag string, d v1.Hash) (Edit, string) {
-		s := strings.TrimSuffix(img.Name, img.Tag) + tag + "@" + d.String()
-		return Edit{Start: start, End: start + len(text), Text: s}, s
+func InlineRetag(start int, text string, img Image) func(string, v1.Hash) ([]Edit, string) {
+	return func(tag string, d v1.Hash) ([]Edit, string) {
+		s := img.Retagged(tag, d)
+		return []Edit{{Start: start, End: start + len(text), Text: s}}, s
 	}
+}
+
+// Retagged is the reference as written with tag for its tag, pinned to d
+// ("python:3.12" → "python:3.13@sha256:…").
+func (i Image) Retagged(tag string, d v1.Hash) string {
+	return strings.TrimSuffix(i.Name, i.Tag) + tag + "@" + d.String()
 }
 
 // Parse takes apart a reference found at start of the file: the Found
