@@ -1,8 +1,10 @@
 package pin
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
@@ -50,4 +52,25 @@ func TestBumpRules(t *testing.T) {
 	assert.ErrorContains(t, err, "a bad glob")
 	_, err = ParseBumpRules([]string{"x=micro"})
 	assert.ErrorContains(t, err, `unknown bump level "micro"`)
+}
+
+// A registry without the tag history API still bumps (ordering needs no
+// build time); --cooldown says it cannot age the build, naming the registry.
+func TestBumpWithoutHistoryAPI(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithoutHistory())
+	s.Push(t, "library/python", "3.12", t0, "linux/amd64")
+	img := s.Push(t, "library/python", "3.13", t0, "linux/amd64")
+	dir := t.TempDir()
+	df := write(t, dir, "Dockerfile", "FROM "+s.Ref("library/python", "3.12")+"\n")
+	r := resolver(t)
+	opts := Options{Bump: BumpRules{{Level: tagver.Major}}, Tags: &OnceLister{Lister: r.Registry}}
+	r.Cooldown = time.Hour
+	_, err := run(t, r, opts, dir)
+	assert.Assert(t, errors.Is(err, ErrNoHistory), "%v", err)
+	assert.ErrorContains(t, err, s.Host)
+	assert.Equal(t, read(t, df), "FROM "+s.Ref("library/python", "3.12")+"\n")
+	r.Cooldown = 0
+	_, err = run(t, r, opts, dir)
+	assert.NilError(t, err)
+	assert.Equal(t, read(t, df), "FROM "+s.Ref("library/python", "3.13")+"@"+img.Digest.String()+"\n")
 }
