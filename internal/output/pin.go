@@ -60,7 +60,8 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 		fmt.Fprint(out, r.Plan.Diff())
 		for i, c := range changes {
 			if r.Explained != nil {
-				fmt.Fprintf(out, "# %s:%d: %s\n", Escape(c.File), c.Line, Escape(summary(r.Explained[i], "cannot explain")))
+				row := changeRow{c: c, explained: &r.Explained[i]}
+				fmt.Fprintf(out, "# %s:%d: %s\n", Escape(c.File), c.Line, Escape(row.explanation()))
 			}
 		}
 	case format == "markdown":
