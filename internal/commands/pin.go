@@ -136,7 +136,7 @@ func runPin(ctx context.Context, dockerCLI command.Cli, cfg *config.Pin) error {
 	err = withTimeout(ctx, cfg.Common.Timeout, func(ctx context.Context) (err error) {
 		popts := pin.Options{Update: cfg.Update, Jobs: cfg.Jobs, Ignore: cfg.Ignore, PinsOnly: len(cfg.Fixes) > 0, SkipUnknown: cfg.SkipUnknown,
 			Bump: cfg.Bump}
-		if len(cfg.Bump) > 0 || cfg.Update {
+		if (len(cfg.Bump) > 0 || cfg.Update) && len(cfg.Fixes) == 0 { // --fixes stays within each tag's history
 			popts.Tags = &pin.OnceLister{Lister: d.client} // each repository's tags listed once
 		}
 		if iv != nil {
