@@ -209,6 +209,22 @@ func TestBumpThroughDocker(t *testing.T) {
 			}
 		})
 	}
+	// The streams of the repository, through docker: one row per stream
+	// tag, none for the 1,100 filler patch tags' families below 3, the
+	// signature or word tags.
+	t.Run("cghistory tags --streams", func(t *testing.T) {
+		r := newDockerEnv(t, "").docker("cghistory", "tags", "--streams", "--format", "{{.Stream}} {{.Status}}", py).ok(t)
+		for _, w := range []string{"3.9 stopped — newer: 3.13\n", "3.12 moving\n", "3.13 moving\n", "3.12-dev moving\n", "3.9-dev stopped — newer: 3.13-dev\n"} {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("stdout lacks %q:\n%.2000s", w, r.stdout)
+			}
+		}
+		for _, no := range []string{"sha256-", "latest", "3.12-2026"} {
+			if strings.Contains(r.stdout, no) {
+				t.Errorf("stdout has %q", no)
+			}
+		}
+	})
 	if c := s.Counts(); c.Tags < 2 {
 		t.Errorf("the python tag list was read in %d requests: want pages", c.Tags)
 	}

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/tagver"
@@ -69,6 +70,13 @@ type Stream struct {
 	Note string
 }
 
+// MaxStreams bounds the streams Streams reads, one history request each
+// (Chainguard's largest repositories have a few hundred).
+const MaxStreams = 2000
+
+// maxNewer bounds the newer streams checked for one that stopped.
+const maxNewer = 16
+
 // StreamOptions tune Streams.
 type StreamOptions struct {
 	StaleAfter time.Duration
@@ -81,6 +89,9 @@ type StreamOptions struct {
 // whose build cannot be read is kept, with a note; only ctx's end fails.
 func (c *Client) Streams(ctx context.Context, repo name.Repository, tags []string, opts StreamOptions) ([]Stream, error) {
 	groups := tagver.Streams(tags)
+	if len(groups) > MaxStreams {
+		return nil, fmt.Errorf("%s has %d version streams, more than the %d whose histories --streams reads (one request each)", repo, len(groups), MaxStreams)
+	}
 	out := make([]Stream, len(groups))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(opts.Jobs, 1))
@@ -110,11 +121,18 @@ func (c *Client) Streams(ctx context.Context, repo name.Repository, tags []strin
 		}
 	}
 	for i, s := range out {
-		if !s.Moving && !s.Built.IsZero() {
-			if n, ok := tagver.Newest(s.Tag, moving, tagver.Major); ok {
+		if s.Moving || s.Built.IsZero() {
+			continue
+		}
+		for j, n := range tagver.Candidates(s.Tag, moving, tagver.Major) {
+			if n == s.Tag || j == maxNewer {
+				break
+			}
+			if _, err := c.Registry.Digest(ctx, repo.Tag(n)); err == nil { // listed, and its image is there
 				out[i].Newer = n
+				break
 			}
 		}
 	}
-	return out, nil
+	return out, ctx.Err()
 }
