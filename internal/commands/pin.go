@@ -56,6 +56,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
   docker cgpin --at 2026-11-01 .        # roll back to the builds of that day
   docker cgpin --update --cooldown 3d . # only builds that have been out 3 days
   docker cgpin --check .                # CI: fail when something is unpinned
+  docker cgpin --bump minor .           # python:3.12 → python:3.13@sha256:…
   docker cgpin --kind compose,kubernetes deploy/
   docker cgpin --diff services/`,
 		ValidArgsFunction: completeFiles,
@@ -95,6 +96,7 @@ change, and a run that cannot resolve every reference writes nothing.`,
 	flags.BoolVar(&opts.ExitCode, "exit-code", false, "With --outdated, exit 1 when a pin is behind (beyond --max-age / --max-behind)")
 	flags.StringVar(&opts.MaxAge, "max-age", "", `With --outdated --exit-code, tolerate pins behind for less than this long (e.g. "14d")`)
 	flags.IntVar(&opts.MaxBehind, "max-behind", 0, "With --outdated --exit-code, tolerate pins up to this many builds behind")
+	flags.StringArrayVar(&opts.Bump, "bump", nil, `Move version tags to the newest compatible tag: "patch", "minor" or "major", or GLOB=LEVEL for the images a glob matches (repeatable; the last match wins); implies --update for the tags it moves`)
 	flags.StringArrayVar(&opts.Ignore, "ignore-image", nil, `Leave references matching this glob alone, e.g. "cgr.dev/chainguard/*:latest-dev"; "!GLOB" takes them back (repeatable)`)
 	addRegistryFlags(flags, &opts.Registry)
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
@@ -132,7 +134,11 @@ func runPin(ctx context.Context, dockerCLI command.Cli, cfg *config.Pin) error {
 	}
 	report := output.PinReport{Mode: mode(cfg), Update: cfg.Update}
 	err = withTimeout(ctx, cfg.Common.Timeout, func(ctx context.Context) (err error) {
-		popts := pin.Options{Update: cfg.Update, Jobs: cfg.Jobs, Ignore: cfg.Ignore, PinsOnly: len(cfg.Fixes) > 0, SkipUnknown: cfg.SkipUnknown}
+		popts := pin.Options{Update: cfg.Update, Jobs: cfg.Jobs, Ignore: cfg.Ignore, PinsOnly: len(cfg.Fixes) > 0, SkipUnknown: cfg.SkipUnknown,
+			Bump: cfg.Bump}
+		if (len(cfg.Bump) > 0 || cfg.Update) && len(cfg.Fixes) == 0 { // --fixes stays within each tag's history
+			popts.Tags = &pin.OnceLister{Lister: d.client} // each repository's tags listed once
+		}
 		if iv != nil {
 			popts.Verify, popts.VerifyPinned = iv, cfg.Check
 		}

@@ -227,7 +227,7 @@ func TestPolicyFile(t *testing.T) {
 	assert.ErrorContains(t, run(pinOptions{}), policyFile+":1: exclude: an empty list")
 	write(filepath.Join(repo, ".cgpin.yaml"), "cooldown: soon\nfrobnicate: 1\nkinds: [helm, terragrunt]\nplatform: arm64\n")
 	err := run(pinOptions{})
-	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: certificate-identity,", policyFile + ":3: kinds: \"terragrunt\"", policyFile + ":4: platform"} {
+	for _, want := range []string{policyFile + ":1: cooldown: \"soon\"", policyFile + ":2: unknown key \"frobnicate\" (known: bump, certificate-identity,", policyFile + ":3: kinds: \"terragrunt\"", policyFile + ":4: platform"} {
 		assert.ErrorContains(t, err, want)
 	}
 }

@@ -42,8 +42,11 @@ type PinFlags struct {
 	ExitCode       bool
 	MaxAge         string
 	MaxBehind      int
-	Verify         Verify
-	Registry       RegistryFlags
+	// Bump is --bump: a level ("minor") for every image, or GLOB=LEVEL
+	// for the images a glob matches (repeatable; the last match wins).
+	Bump     []string
+	Verify   Verify
+	Registry RegistryFlags
 }
 
 // Pin is cgpin's configuration, resolved and checked.
@@ -66,7 +69,9 @@ type Pin struct {
 	OnlyIfChanged  string
 	Fixes          []string
 	Ignore         []string
-	SkipUnknown    bool
+	// Bump says how far each reference's version tag may move (--bump).
+	Bump        pin.BumpRules
+	SkipUnknown bool
 	// Outdated, with StaleAfter, MaxAge, MaxBehind and ExitCode.
 	Outdated   bool
 	StaleAfter time.Duration
@@ -132,6 +137,7 @@ func file(key string, field func(*layers) (*string, *string)) binding {
 // bindings are the policy file's keys (policy.Keys), sorted, as
 // --show-config lists them. A new key is a row here and a field above.
 var bindings = []binding{
+	list("bump", "bump", func(l *layers) *[]string { return &l.Bump }),
 	str("certificate-identity", func(l *layers) *string { return &l.Verify.Identity }),
 	str("certificate-identity-regexp", func(l *layers) *string { return &l.Verify.IdentityRegexp }),
 	str("certificate-oidc-issuer", func(l *layers) *string { return &l.Verify.Issuer }),
@@ -263,6 +269,12 @@ func (cfg *Pin) check(f PinFlags) error {
 		if _, err := path.Match(strings.TrimPrefix(g, "!"), ""); err != nil {
 			return fmt.Errorf("--ignore-image %q: %w", g, err)
 		}
+	}
+	if cfg.Bump, err = pin.ParseBumpRules(f.Bump); err != nil {
+		return fmt.Errorf("--bump: %w", err)
+	}
+	if len(cfg.Bump) > 0 && len(f.Fixes) > 0 {
+		return errors.New("--fixes moves pins within their tag's history: it does not go with --bump")
 	}
 	if f.OnlyIfChanged != "" || len(f.Fixes) > 0 {
 		cfg.Update = true // these are update policies

@@ -108,6 +108,13 @@ func (r *lagRow) Note() string { return Escape(r.note()) }
 // note is Note unescaped, for JSON and markdown.
 func (r *lagRow) note() string {
 	n := r.l.Note
+	if r.l.Stopped {
+		stopped := fmt.Sprintf("%s: stopped %s — newer: %s (moving)", r.l.Found.Image.Tagged().TagStr(), r.l.CurrentAt.UTC().Format(time.DateOnly), r.l.Newer)
+		if n == "" {
+			return stopped
+		}
+		return stopped + "; " + n
+	}
 	if r.l.Stale {
 		stale := fmt.Sprintf("stale: no build for %d days (end of life?)", int(r.now.Sub(r.l.CurrentAt).Hours()/24))
 		if n == "" {
@@ -124,7 +131,10 @@ func (r *lagRow) MarshalJSON() ([]byte, error) {
 	v := map[string]any{
 		"File": l.File, "FileKind": string(l.FileKind), "Line": l.Found.Line, "Image": l.Found.Image.Name,
 		"Pinned": l.Pinned(), "Current": l.Current.String(), "Stale": l.Stale, "Note": r.note(),
-		"CVEsFixed": append([]string{}, l.Fixed...),
+		"CVEsFixed": append([]string{}, l.Fixed...), "Stopped": l.Stopped,
+	}
+	if l.Newer != "" {
+		v["NewerStream"] = l.Newer
 	}
 	if !l.CurrentAt.IsZero() {
 		v["CurrentAt"] = l.CurrentAt.UTC().Format(time.RFC3339)

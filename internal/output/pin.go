@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"text/tabwriter"
 
@@ -59,7 +60,8 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 		fmt.Fprint(out, r.Plan.Diff())
 		for i, c := range changes {
 			if r.Explained != nil {
-				fmt.Fprintf(out, "# %s:%d: %s\n", Escape(c.File), c.Line, Escape(summary(r.Explained[i], "cannot explain")))
+				row := changeRow{c: c, explained: &r.Explained[i]}
+				fmt.Fprintf(out, "# %s:%d: %s\n", Escape(c.File), c.Line, Escape(row.explanation()))
 			}
 		}
 	case format == "markdown":
@@ -111,12 +113,19 @@ func pinSummary(r PinReport) string {
 			warned++
 		}
 	}
+	retagged := 0
 	for _, c := range p.Changes() {
 		if strings.HasPrefix(c.Why, "fixes ") {
 			fixes++
 		}
+		if c.NewTag != "" {
+			retagged++
+		}
 	}
 	extra := ""
+	if retagged > 0 {
+		extra += fmt.Sprintf(", %d %s moved", retagged, plural(retagged, "tag", "tags"))
+	}
 	if fixes > 0 {
 		extra += fmt.Sprintf(", %d moved for a CVE fix", fixes)
 	}
@@ -212,9 +221,20 @@ func (r *changeRow) Explanation() string { return Escape(r.explanation()) }
 // explanation is Explanation unescaped, for JSON and markdown.
 func (r *changeRow) explanation() string {
 	if r.explained == nil {
-		return ""
+		return r.version()
+	}
+	if v := r.version(); v != "" {
+		return v + "; " + summary(*r.explained, "cannot explain")
 	}
 	return summary(*r.explained, "cannot explain")
+}
+
+// version is the tag's move, "python 3.12 → 3.13", or "".
+func (r *changeRow) version() string {
+	if r.c.NewTag == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s %s → %s", path.Base(r.c.Image.Repo.RepositoryStr()), r.c.OldTag, r.c.NewTag)
 }
 
 // Location is file:line.
@@ -251,6 +271,9 @@ func (r *changeRow) MarshalJSON() ([]byte, error) {
 	}
 	if r.c.Why != "" {
 		m["Why"] = r.c.Why
+	}
+	if r.c.NewTag != "" {
+		m["OldTag"], m["NewTag"] = r.c.OldTag, r.c.NewTag
 	}
 	if r.explained != nil {
 		m["Changes"] = r.explanation()

@@ -54,6 +54,11 @@ type Options struct {
 	// (--check --verify).
 	Verify       Verifier
 	VerifyPinned bool
+	// Bump moves version tags within a level (--bump); with Tags set,
+	// unique tags under Update move to their stream's newest build. A tag
+	// moved implies Update for its reference.
+	Bump BumpRules
+	Tags Lister
 }
 
 // Verifier checks an image digest's signature.
@@ -114,6 +119,8 @@ type Change struct {
 	Platform *v1.Platform
 	// Why says why a policy moved the pin ("fixes CVE-…"), if one did.
 	Why string
+	// OldTag and NewTag are set when the tag moved (--bump, unique tags).
+	OldTag, NewTag string
 }
 
 // Previous is the build pinned before the change, if there was one.
@@ -214,6 +221,10 @@ type pending struct {
 	file  *FilePlan
 	found ref.Found
 	tag   name.Tag // what to follow
+	// bumpOnly: a pin read only because its tag may move (no --update);
+	// it stays when the tag does not.
+	bumpOnly bool
+	from     name.Tag // the tag as written, when tag moved
 }
 
 // Build reads files, finds their references and resolves them. It returns
@@ -229,8 +240,43 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 		return nil, errors.Join(errs...)
 	}
 
-	// Resolve each distinct reference once, then decide each distinct pin.
-	resolved := resolveAll(ctx, r, todo, opts.Jobs)
+	// Move tags that may move, then resolve each distinct reference once,
+	// then decide each distinct pin.
+	known := map[name.Tag]resolved{}
+	if opts.Tags != nil {
+		moved := retagAll(ctx, r, todo, opts)
+		for i, t := range todo {
+			m, ok := moved[retagKey{t.tag, opts.Bump.Level(t.found.Image)}]
+			if !ok {
+				continue
+			}
+			if m.err != nil {
+				errs = append(errs, &LocatedError{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Err: m.err})
+				continue
+			}
+			for _, sk := range m.skipped {
+				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Reason: "passed over " + sk, Warning: true})
+			}
+			if m.warning != "" {
+				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Reason: m.warning, Warning: true})
+				continue
+			}
+			known[m.tag] = resolved{Resolution: m.res}
+			if m.tag == t.tag {
+				continue
+			}
+			if t.found.Retag == nil {
+				p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text, Warning: true,
+					Reason: fmt.Sprintf("the tag could move to %s, but cgpin cannot write it there (%s); move it by hand", m.tag.TagStr(), t.found.Kind)})
+				continue
+			}
+			todo[i].from, todo[i].tag = t.tag, m.tag
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
+	resolved := resolveAll(ctx, r, todo, opts.Jobs, known)
 	p.Resolved = len(resolved)
 	for _, t := range todo {
 		if res := resolved[t.tag]; res.err != nil {
@@ -268,20 +314,36 @@ func Build(ctx context.Context, files []Source, r Resolver, opts Options) (*Plan
 			d, why = dec.Digest, dec.Reason
 		}
 		kept := Reference{File: t.file.Path, FileKind: t.file.Kind, Found: t.found}
-		if img.Pinned() && img.Digest == d {
+		if t.bumpOnly && t.from == (name.Tag{}) {
+			p.kept = append(p.kept, kept) // its tag stays: without --update, so does its pin
+			continue
+		}
+		if t.from != (name.Tag{}) && img.Pinned() && d == img.Digest && why != "" {
+			p.kept = append(p.kept, kept) // a policy holds the pin: its tag stays too
+			continue
+		}
+		if img.Pinned() && img.Digest == d && t.from == (name.Tag{}) {
 			p.kept = append(p.kept, kept) // stays: --check --verify checks it
 			continue
 		}
-		if keeper != nil && img.Pinned() && keeper.Keep(t.tag, img.Digest, d) {
+		if keeper != nil && img.Pinned() && t.from == (name.Tag{}) && keeper.Keep(t.tag, img.Digest, d) {
 			p.Notes = append(p.Notes, Note{File: t.file.Path, Line: t.found.Line, Ref: t.found.Text,
 				Reason: "pinned to a newer build than the cooldown allows; not moved back"})
 			p.kept = append(p.kept, kept)
 			continue
 		}
 		e, newText := t.found.Pin(d)
-		edits[t.file] = append(edits[t.file], e)
+		es := []ref.Edit{e}
+		var oldTag, newTag string
+		if t.from != (name.Tag{}) {
+			es, newText = t.found.Retag(t.tag.TagStr(), d)
+			e = es[0]
+			oldTag, newTag = t.from.TagStr(), t.tag.TagStr()
+		}
+		edits[t.file] = append(edits[t.file], es...)
 		t.file.Changes = append(t.file.Changes, Change{File: t.file.Path, FileKind: t.file.Kind, Line: t.found.Line,
-			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform, Why: why})
+			Start: e.Start, End: e.End, Kind: t.found.Kind, Image: img, Old: t.found.Text, New: newText, Digest: d, Platform: res.Platform, Why: why,
+			OldTag: oldTag, NewTag: newTag})
 	}
 	if opts.Verify != nil {
 		if errs := p.verify(ctx, opts, todo); len(errs) > 0 {
@@ -437,6 +499,8 @@ func (p *Plan) readAll(ctx context.Context, files []Source, opts Options, cur *a
 			switch {
 			case !f.Image.Pinned() && opts.PinsOnly:
 				p.Notes = append(p.Notes, Note{File: src.Path, Line: f.Line, Ref: f.Text, Reason: "not pinned: --fixes moves existing pins only"})
+			case f.Image.Pinned() && !opts.Update && moves(f.Image, opts):
+				todo = append(todo, pending{file: fp, found: f, tag: f.Image.Tagged(), bumpOnly: true})
 			case f.Image.Pinned() && !opts.Update:
 				// already pinned; --update moves it
 				p.kept = append(p.kept, Reference{File: src.Path, FileKind: fp.Kind, Found: f})
@@ -588,7 +652,8 @@ func decideAll(ctx context.Context, c Chooser, todo []pending, resolved map[name
 	var keys []pinKey
 	for _, t := range todo {
 		k := pinKey{t.tag, t.found.Image.Digest}
-		if _, ok := out[k]; !ok && t.found.Image.Pinned() {
+		stays := t.bumpOnly && t.from == (name.Tag{}) // its tag stays, and without --update its pin
+		if _, ok := out[k]; !ok && t.found.Image.Pinned() && !stays {
 			out[k] = decided{}
 			keys = append(keys, k)
 		}
@@ -618,10 +683,14 @@ type resolved struct {
 
 // resolveAll resolves each distinct tag of todo once, jobs at a time,
 // collecting every failure rather than stopping at the first.
-func resolveAll(ctx context.Context, r Resolver, todo []pending, jobs int) map[name.Tag]resolved {
+func resolveAll(ctx context.Context, r Resolver, todo []pending, jobs int, known map[name.Tag]resolved) map[name.Tag]resolved {
 	var tags []name.Tag
 	out := map[name.Tag]resolved{}
 	for _, t := range todo {
+		if res, ok := known[t.tag]; ok {
+			out[t.tag] = res
+			continue
+		}
 		if _, ok := out[t.tag]; !ok {
 			out[t.tag] = resolved{}
 			tags = append(tags, t.tag)

@@ -77,6 +77,9 @@ func (r *RegistryResolver) Keep(tag name.Tag, pinned, candidate v1.Hash) bool {
 	return !pinnedAt.IsZero() && pinnedAt.After(candidateAt)
 }
 
+// ErrTooNew means a tag has no build old enough for --at or --cooldown.
+var ErrTooNew = errors.New("no build old enough")
+
 // ErrNoHistory means --at or --cooldown cannot be honoured for a registry.
 var ErrNoHistory = errors.New("no tag history API")
 
@@ -202,5 +205,5 @@ func (r *RegistryResolver) fromHistory(ctx context.Context, tag, from name.Tag, 
 			return e.Digest, nil
 		}
 	}
-	return v1.Hash{}, fmt.Errorf("%s had no build at or before %s", from, cutoff.UTC().Format(time.RFC3339))
+	return v1.Hash{}, fmt.Errorf("%s had no build at or before %s: %w", from, cutoff.UTC().Format(time.RFC3339), ErrTooNew)
 }

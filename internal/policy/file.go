@@ -45,7 +45,7 @@ type File struct {
 // binding to its field in internal/config.
 var keyKinds = map[string]string{
 	"cooldown": "duration", "stale-after": "duration", "max-age": "duration",
-	"cooldown-strict": "bool", "update": "bool",
+	"cooldown-strict": "bool", "update": "bool", "bump": "bump",
 	"max-behind": "int", "jobs": "int",
 	"only-if-changed": "choice", "platform": "platform",
 	"ignore-images": "list", "exclude": "list", "kinds": "kinds", "registry-map": "list", "files": "files",
@@ -296,7 +296,7 @@ func setting(k, v *yaml.Node) (Setting, error) {
 	}
 	s := Setting{Key: k.Value, Line: v.Line}
 	switch {
-	case v.Kind == yaml.SequenceNode && (kind == "list" || kind == "kinds"):
+	case v.Kind == yaml.SequenceNode && (kind == "list" || kind == "kinds" || kind == "bump"):
 		if len(v.Content) == 0 {
 			return Setting{}, fmt.Errorf("%s: an empty list (leave the key out instead)", k.Value)
 		}
@@ -374,6 +374,8 @@ func check(kind string, s Setting) error {
 			}
 		case "kinds":
 			_, err = pin.ParseKinds([]string{val})
+		case "bump":
+			_, err = pin.ParseBumpRules([]string{val})
 		case "list", "string", "path":
 			if strings.TrimSpace(val) == "" {
 				err = errors.New("empty value")

@@ -9,6 +9,7 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/history"
 	"github.com/docker-cghistory/docker-cghistory/internal/imagediff"
 	"github.com/docker-cghistory/docker-cghistory/internal/pin"
+	"github.com/docker-cghistory/docker-cghistory/internal/tagver"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -39,6 +40,10 @@ type Lag struct {
 	Stale bool
 	// Note says what is unknown, and why ("no tag history API at …").
 	Note string
+	// Stopped says the tag is a version stream that stopped (stale) while
+	// Newer, a newer compatible stream, still moves (end of life).
+	Stopped bool
+	Newer   string
 }
 
 // Pinned says the reference is pinned.
@@ -104,6 +109,7 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	c.stopped(ctx, lags, opts)
 	explained, err := c.Differ.Explain(ctx, pairs, c.Diff)
 	if err != nil {
 		return nil, err
@@ -122,6 +128,74 @@ func (c *Chooser) Outdated(ctx context.Context, refs []pin.Reference, opts Outda
 		}
 	}
 	return lags, nil
+}
+
+// maxNewerStreams bounds the newer streams whose histories are read for
+// one stopped stream (newest first; a moving one is usually the first).
+const maxNewerStreams = 16
+
+// stopped marks the stale version tags for which a newer compatible
+// stream still moves: each repository's tags are listed once, and the
+// newer streams' histories read newest first until one moves. What cannot
+// be read leaves the lag as it was, with a note.
+func (c *Chooser) stopped(ctx context.Context, lags []Lag, opts OutdatedOptions) {
+	lister := &pin.OnceLister{Lister: c.Registry}
+	type result struct {
+		newer, note string
+	}
+	results := map[name.Tag]*result{}
+	var order []name.Tag
+	for _, l := range lags {
+		t := l.Found.Image.Tagged()
+		if !l.Stale || !tagver.Parse(t.TagStr()).IsVersion() || tagver.Parse(t.TagStr()).IsUnique() {
+			continue
+		}
+		if _, ok := results[t]; !ok {
+			results[t] = &result{}
+			order = append(order, t)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	for _, t := range order {
+		g.Go(func() error {
+			up := c.up(t)
+			tags, err := lister.Tags(gctx, up.Context())
+			if err != nil {
+				results[t].note = "cannot tell whether a newer stream moves: " + err.Error()
+				return nil
+			}
+			for i, cand := range tagver.Candidates(up.TagStr(), tags, tagver.Major) {
+				if cand == up.TagStr() {
+					break
+				}
+				if i == maxNewerStreams {
+					results[t].note = fmt.Sprintf("the %d newest compatible streams have stopped too (the most read)", maxNewerStreams)
+					break
+				}
+				at, _, _, err := c.History.Built(gctx, up.Context().Tag(cand))
+				if err != nil || at.IsZero() || opts.Now.Sub(at) > opts.StaleAfter {
+					continue
+				}
+				if _, err := c.Registry.Digest(gctx, up.Context().Tag(cand)); err == nil { // listed, and its image is there
+					results[t].newer = cand
+					return nil
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, l := range lags {
+		r := results[l.Found.Image.Tagged()]
+		if r == nil {
+			continue
+		}
+		lags[i].Stopped, lags[i].Newer = r.newer != "", r.newer
+		if r.note != "" {
+			lags[i].Note = join(lags[i].Note, r.note)
+		}
+	}
 }
 
 // mirrorLag says how far a mirror's tag is behind its upstream, or "".
@@ -205,6 +279,9 @@ func (c *Chooser) history(ctx context.Context, t name.Tag, info *tagInfo) {
 // behind than maxBehind, or behind for longer than maxAge (both optional;
 // without them any lag counts).
 func (l Lag) Overdue(now time.Time, maxAge time.Duration, maxBehind int) bool {
+	if l.Stopped {
+		return true // a stream at its end of life, with a newer one to move to
+	}
 	if l.Behind <= 0 {
 		return false
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -59,6 +60,9 @@ type Found struct {
 	// Pin returns the edit that pins the reference to d, and the text the
 	// reference then reads as.
 	Pin func(d v1.Hash) (Edit, string)
+	// Retag returns the edits that move the reference to tag and pin d,
+	// and the text it then reads as (nil where the tag cannot be moved).
+	Retag func(tag string, d v1.Hash) ([]Edit, string)
 }
 
 // Inline is how most references are pinned: text, written at
@@ -70,6 +74,21 @@ func Inline(start int, text string, img Image) func(v1.Hash) (Edit, string) {
 	}
 }
 
+// InlineRetag moves the tag of text, written at src[start:], and pins d:
+// "python:3.12@sha256:old" becomes "python:3.13@sha256:new".
+func InlineRetag(start int, text string, img Image) func(string, v1.Hash) ([]Edit, string) {
+	return func(tag string, d v1.Hash) ([]Edit, string) {
+		s := img.Retagged(tag, d)
+		return []Edit{{Start: start, End: start + len(text), Text: s}}, s
+	}
+}
+
+// Retagged is the reference as written with tag for its tag, pinned to d
+// ("python:3.12" → "python:3.13@sha256:…").
+func (i Image) Retagged(tag string, d v1.Hash) string {
+	return strings.TrimSuffix(i.Name, i.Tag) + tag + "@" + d.String()
+}
+
 // Parse takes apart a reference found at start of the file: the Found
 // pins it inline. A text that is no image reference is a *BadReference.
 func Parse(kind Kind, line, start int, text string) (Found, error) {
@@ -77,7 +96,11 @@ func Parse(kind Kind, line, start int, text string) (Found, error) {
 	if err != nil {
 		return Found{}, &BadReference{Line: line, Text: text, Err: err}
 	}
-	return Found{Kind: kind, Line: line, Text: text, Image: img, Pin: Inline(start, text, img)}, nil
+	f := Found{Kind: kind, Line: line, Text: text, Image: img, Pin: Inline(start, text, img)}
+	if img.Tag != "" {
+		f.Retag = InlineRetag(start, text, img)
+	}
+	return f, nil
 }
 
 // BadReference is a value in a place for references that is none.

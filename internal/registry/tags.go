@@ -29,7 +29,10 @@ func (c *Client) Tags(ctx context.Context, repo name.Repository) ([]string, erro
 	tooLarge := func(limit string) error {
 		return &Error{Kind: ErrTooLarge, Host: repo.RegistryStr(), Repo: repo.RepositoryStr(), Subject: "the tag list", Err: errors.New(limit)}
 	}
-	next := &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/tags/list", repo.RepositoryStr())}
+	// Pages of up to TagPageSize tags (registries clamp n to their own bound
+	// and page on with Link headers).
+	next := &url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/tags/list", repo.RepositoryStr()),
+		RawQuery: fmt.Sprintf("n=%d", TagPageSize)}
 	var tags []string
 	for pages := 1; next != nil; pages++ {
 		if pages > maxPages {
@@ -70,6 +73,9 @@ func (c *Client) Tags(ctx context.Context, repo name.Repository) ([]string, erro
 	}
 	return tags, nil
 }
+
+// TagPageSize is the page size Tags asks for (n): ECR's largest page.
+const TagPageSize = 1000
 
 // nextPage reads the next page's URL from a Link header (RFC 8288, as the
 // distribution spec uses it), relative to the page just read; it must stay

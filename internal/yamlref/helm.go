@@ -102,8 +102,33 @@ func (f *finder) helmSplit(m, repo *yaml.Node) {
 		skip(reason)
 		return
 	}
-	f.found = append(f.found, ref.Found{Kind: KindHelmImage, Line: line, Text: text, Image: img,
-		Pin: func(d v1.Hash) (ref.Edit, string) { return pin(d), img.Pin(d) }})
+	fd := ref.Found{Kind: KindHelmImage, Line: line, Text: text, Image: img,
+		Pin: func(d v1.Hash) (ref.Edit, string) { return pin(d), img.Pin(d) }}
+	if retag, ok := f.tagValue(tag); ok {
+		fd.Retag = func(t string, d v1.Hash) ([]ref.Edit, string) {
+			if digest != nil {
+				return []ref.Edit{retag(t), pin(d)}, img.Retagged(t, d)
+			}
+			return []ref.Edit{retag(t + "@" + d.String())}, img.Retagged(t, d)
+		}
+	}
+	f.found = append(f.found, fd)
+}
+
+// tagValue rewrites a tag value (--bump): in its quotes, or quoted when it
+// was plain, so that a tag such as 3.10 never becomes the number 3.1.
+func (f *finder) tagValue(tag *yaml.Node) (func(string) ref.Edit, bool) {
+	start, end, reason := f.s.span(tag)
+	if reason != "" {
+		return nil, false
+	}
+	quoted := tag.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+	return func(v string) ref.Edit {
+		if !quoted {
+			v = `"` + v + `"`
+		}
+		return ref.Edit{Start: start, End: end, Text: v}
+	}, true
 }
 
 // helmTag writes "tag@digest" into a tag value, quoted when it was not

@@ -58,7 +58,15 @@ func (f *finder) kustomize(d *yaml.Node) {
 			skip(text, reason)
 			continue
 		}
-		f.found = append(f.found, ref.Found{Kind: KindKustomizeImage, Line: line, Text: text, Image: img,
-			Pin: func(d v1.Hash) (ref.Edit, string) { return pin(d), img.Pin(d) }})
+		fd := ref.Found{Kind: KindKustomizeImage, Line: line, Text: text, Image: img,
+			Pin: func(d v1.Hash) (ref.Edit, string) { return pin(d), img.Pin(d) }}
+		if !isNull(newTag) {
+			if retag, ok := f.tagValue(newTag); ok {
+				fd.Retag = func(t string, d v1.Hash) ([]ref.Edit, string) {
+					return []ref.Edit{retag(t), pin(d)}, img.Retagged(t, d)
+				}
+			}
+		}
+		f.found = append(f.found, fd)
 	}
 }

@@ -1,0 +1,76 @@
+package pin
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
+	"github.com/docker-cghistory/docker-cghistory/internal/tagver"
+	"gotest.tools/v3/assert"
+)
+
+// Many references to one repository, under concurrent resolution: its tag
+// list is read once, and every reference moves.
+func TestBumpListsTagsOncePerRepository(t *testing.T) {
+	s := registrytest.New(t)
+	img := s.Push(t, "chainguard/python", "3.12", t0, "linux/amd64")
+	s.TagAs(t, "chainguard/python", img.Digest, t0, "3.13", "3.12-dev", "3.13-dev", "3.12.1", "3.13.2")
+	dir := t.TempDir()
+	var df strings.Builder
+	for _, tag := range []string{"3.12", "3.12-dev", "3.12.1", "3.12", "3.12-dev"} {
+		df.WriteString("FROM " + s.Ref("chainguard/python", tag) + "\n")
+	}
+	write(t, dir, "Dockerfile", df.String())
+	s.ResetCounts()
+	r := resolver(t)
+	p, err := run(t, r, Options{Bump: BumpRules{{Level: tagver.Minor}}, Tags: &OnceLister{Lister: r.Registry}, Jobs: 4}, dir)
+	assert.NilError(t, err)
+	assert.Equal(t, s.Counts().Tags, 1)
+	var moves []string
+	for _, c := range p.Changes() {
+		moves = append(moves, c.OldTag+"→"+c.NewTag)
+	}
+	assert.DeepEqual(t, moves, []string{"3.12→3.13", "3.12-dev→3.13-dev", "3.12.1→3.13.2", "3.12→3.13", "3.12-dev→3.13-dev"})
+}
+
+func TestBumpRules(t *testing.T) {
+	rules, err := ParseBumpRules([]string{"patch", "cgr.dev/chainguard/python:*=minor", "*/*/go:*=none"})
+	assert.NilError(t, err)
+	for name, want := range map[string]tagver.Level{
+		"cgr.dev/chainguard/python:3.12": tagver.Minor,
+		"cgr.dev/chainguard/go:1.23":     tagver.None,
+		"nginx:1.27":                     tagver.Patch,
+	} {
+		img, err := ref.ParseImage(name)
+		assert.NilError(t, err)
+		assert.Equal(t, rules.Level(img), want, name)
+	}
+	_, err = ParseBumpRules([]string{"[=minor"})
+	assert.ErrorContains(t, err, "a bad glob")
+	_, err = ParseBumpRules([]string{"x=micro"})
+	assert.ErrorContains(t, err, `unknown bump level "micro"`)
+}
+
+// A registry without the tag history API still bumps (ordering needs no
+// build time); --cooldown says it cannot age the build, naming the registry.
+func TestBumpWithoutHistoryAPI(t *testing.T) {
+	s := registrytest.New(t, registrytest.WithoutHistory())
+	s.Push(t, "library/python", "3.12", t0, "linux/amd64")
+	img := s.Push(t, "library/python", "3.13", t0, "linux/amd64")
+	dir := t.TempDir()
+	df := write(t, dir, "Dockerfile", "FROM "+s.Ref("library/python", "3.12")+"\n")
+	r := resolver(t)
+	opts := Options{Bump: BumpRules{{Level: tagver.Major}}, Tags: &OnceLister{Lister: r.Registry}}
+	r.Cooldown = time.Hour
+	_, err := run(t, r, opts, dir)
+	assert.Assert(t, errors.Is(err, ErrNoHistory), "%v", err)
+	assert.ErrorContains(t, err, s.Host)
+	assert.Equal(t, read(t, df), "FROM "+s.Ref("library/python", "3.12")+"\n")
+	r.Cooldown = 0
+	_, err = run(t, r, opts, dir)
+	assert.NilError(t, err)
+	assert.Equal(t, read(t, df), "FROM "+s.Ref("library/python", "3.13")+"@"+img.Digest.String()+"\n")
+}
