@@ -33,10 +33,10 @@ func TestMain(m *testing.M) {
 	pluginBinary = filepath.Join(dir, "docker-cghistory")
 	helperDir = filepath.Join(dir, "helpers")
 	frontBinary = filepath.Join(dir, "front", "docker-cghistory")
-	if err := os.MkdirAll(filepath.Dir(frontBinary), 0o755); err == nil {
-		err = os.Symlink(pluginBinary, filepath.Join(dir, "front", "cghistory-full"))
+	if err := os.MkdirAll(filepath.Dir(frontBinary), 0o755); err != nil {
+		panic(err)
 	}
-	if err != nil {
+	if err := os.Symlink(pluginBinary, filepath.Join(dir, "front", "cghistory-full")); err != nil {
 		panic(err)
 	}
 	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper",
