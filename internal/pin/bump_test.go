@@ -74,3 +74,27 @@ func TestBumpWithoutHistoryAPI(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, read(t, df), "FROM "+s.Ref("library/python", "3.13")+"@"+img.Digest.String()+"\n")
 }
+
+// A Dockerfile ARG default that holds the tag (ARG PY=3.12 … FROM
+// python:${PY}) is pinned and moved in the ARG's value, quotes kept:
+// the FROM line, with its variable, stays as written.
+func TestBumpDockerfileTagArg(t *testing.T) {
+	s := registrytest.New(t)
+	old := s.Push(t, "library/python", "3.12", t0, "linux/amd64")
+	img := s.Push(t, "library/python", "3.13", t0.Add(time.Hour), "linux/amd64")
+	dir := t.TempDir()
+	from := "FROM " + s.Ref("library/python", "${PY}") + " AS build\nFROM " + s.Ref("library/python", "$PY") + "\n"
+	df := write(t, dir, "Dockerfile", "ARG PY=\"3.12\" # python\n"+from)
+	r := resolver(t)
+	_, err := run(t, r, Options{}, dir)
+	assert.NilError(t, err)
+	assert.Equal(t, read(t, df), "ARG PY=\"3.12@"+old.Digest.String()+"\" # python\n"+from)
+
+	p, err := run(t, r, Options{Bump: BumpRules{{Level: tagver.Minor}}, Tags: &OnceLister{Lister: r.Registry}}, dir)
+	assert.NilError(t, err)
+	assert.Equal(t, read(t, df), "ARG PY=\"3.13@"+img.Digest.String()+"\" # python\n"+from)
+	cs := p.Changes()
+	assert.Equal(t, len(cs), 1)
+	assert.Equal(t, cs[0].OldTag+"→"+cs[0].NewTag, "3.12→3.13")
+	assert.Equal(t, cs[0].New, s.Ref("library/python", "3.13")+"@"+img.Digest.String())
+}
