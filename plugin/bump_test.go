@@ -77,6 +77,11 @@ func TestBumpThroughDocker(t *testing.T) {
 		want: map[string]string{"Dockerfile": "ARG BASE=" + py + ":3.13@" + p313 + "\nFROM ${BASE}\n",
 			"action.yml": "runs:\n  using: docker\n  image: docker://" + goRepo + ":1.24.0-r0@" + g3 + "\n"},
 	}, {
+		name:  "an ARG default that holds the tag moves and takes the digest beside it, quotes kept",
+		files: map[string]string{"Dockerfile": "ARG PY='3.12-dev' # the stream\nFROM " + py + ":${PY} AS dev\nFROM " + py + ":$PY\n"},
+		args:  []string{"--bump", "minor"},
+		want:  map[string]string{"Dockerfile": "ARG PY='3.13-dev@" + p313 + "' # the stream\nFROM " + py + ":${PY} AS dev\nFROM " + py + ":$PY\n"},
+	}, {
 		name:  "patch moves the epoch and the last part; quotes and comments kept",
 		files: map[string]string{"compose.yaml": "services:\n  app:\n    image: \"" + goRepo + ":1.23.4-r2\"  # base\n"},
 		args:  []string{"--bump", "patch"},

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/docker-cghistory/docker-cghistory/internal/ref"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -29,6 +30,10 @@ type Ref struct {
 	Platform string
 	// Arg is the ARG's name for ArgDefault references.
 	Arg string
+	// Repo is set when the ARG default holds only the tag ("ARG PY=3.12"
+	// with "FROM python:${PY}"): the FROM's name before the tag
+	// ("python"). Text is then the tag, and the digest goes beside it.
+	Repo string
 }
 
 // Skipped is a reference that cannot be pinned, and why.
@@ -76,12 +81,17 @@ func Find(src []byte) (*File, error) {
 	globalArgs := map[string]*argDef{}
 	var argOrder []string
 	seenFrom := false
-	usedArgs := map[string][]int{} // arg name -> FROM lines using it
+	usedArgs := map[string][]int{}   // arg name -> FROM lines using it
+	tagArgs := map[string][]string{} // arg name -> names of FROM name:${NAME}
+	stageArgs := map[string]bool{}   // ARGs declared inside a stage
 
 	for _, n := range res.AST.Children {
 		switch strings.ToLower(n.Value) {
 		case "arg":
 			if seenFrom {
+				for _, d := range s.argDefs(n.StartLine) {
+					stageArgs[d.name] = true
+				}
 				continue
 			}
 			for _, d := range s.argDefs(n.StartLine) {
@@ -92,7 +102,7 @@ func Find(src []byte) (*File, error) {
 			}
 		case "from":
 			seenFrom = true
-			f.addFrom(s, n, stages, globalArgs, usedArgs)
+			f.addFrom(s, n, stages, globalArgs, usedArgs, tagArgs)
 			// The stage's own name counts only after its FROM: in
 			// "FROM alpine AS alpine" the image is an image.
 			if name := stageName(n); name != "" {
@@ -135,6 +145,11 @@ func Find(src []byte) (*File, error) {
 		}
 		f.Refs = append(f.Refs, r)
 	}
+	for _, name := range argOrder {
+		if r, ok := f.tagArg(name, globalArgs[name], tagArgs[name], len(usedArgs[name]) > 0, stageArgs[name]); ok {
+			f.Refs = append(f.Refs, r)
+		}
+	}
 	slices.SortStableFunc(f.Refs, func(a, b Ref) int { return a.Start - b.Start })
 	return f, nil
 }
@@ -152,7 +167,7 @@ func stageName(n *parser.Node) string {
 }
 
 // addFrom classifies the image of a FROM instruction.
-func (f *File) addFrom(s *scanner, n *parser.Node, stages map[string]bool, globalArgs map[string]*argDef, usedArgs map[string][]int) {
+func (f *File) addFrom(s *scanner, n *parser.Node, stages map[string]bool, globalArgs map[string]*argDef, usedArgs map[string][]int, tagArgs map[string][]string) {
 	w, _, ok := s.instructionWord(n.StartLine, func(w string) bool { return strings.HasPrefix(w, "--") })
 	if !ok {
 		f.Skipped = append(f.Skipped, Skipped{Line: n.StartLine, Text: nodeArg(n), Reason: "reference not found in the source text"})
@@ -167,7 +182,11 @@ func (f *File) addFrom(s *scanner, n *parser.Node, stages map[string]bool, globa
 	case strings.Contains(text, "$"):
 		name, whole := wholeVariable(text)
 		def, known := globalArgs[name]
+		repo, tagVar, isTag := tagVariable(text)
+		tagDef, tagKnown := globalArgs[tagVar]
 		switch {
+		case isTag && tagKnown && tagDef.value != "" && !strings.Contains(tagDef.value, "$"):
+			tagArgs[tagVar] = append(tagArgs[tagVar], repo)
 		case whole && known && (strings.EqualFold(def.value, "scratch") || stages[strings.ToLower(def.value)]):
 			// the ARG's default is scratch (the empty image) or names a
 			// stage: nothing to pin, as for a literal FROM scratch
@@ -205,6 +224,45 @@ func (f *File) addFlagRef(s *scanner, kind ref.Kind, w word, off int, val string
 	}
 	sub := word{text: val, start: w.start + off, end: w.start + off + len(val), line: w.line, contiguous: true}
 	f.Refs = append(f.Refs, s.ref(kind, sub, ""))
+}
+
+// tagArg is the reference of an ARG whose default is the tag of FROM
+// name:${NAME} lines, pinned beside the tag in the ARG ("ARG PY=3.12@sha256:…",
+// as a Helm chart's tag: field). Its value is left alone, with a reason,
+// when the ARG also serves elsewhere: as a whole image, for FROM lines of
+// other images, or inside a stage (where a digest would change its meaning).
+func (f *File) tagArg(name string, d *argDef, repos []string, whole, inStage bool) (Ref, bool) {
+	if len(repos) == 0 {
+		return Ref{}, false
+	}
+	reason := ""
+	switch {
+	case whole || slices.ContainsFunc(repos, func(r string) bool { return r != repos[0] }):
+		reason = "ARG " + name + " is the tag of more than one image"
+	case inStage:
+		reason = "ARG " + name + " is also used inside a stage, so its value cannot carry a digest"
+	}
+	if reason != "" {
+		f.Skipped = append(f.Skipped, Skipped{Line: d.line, Text: d.value, Reason: reason})
+		return Ref{}, false
+	}
+	r := Ref{Kind: ref.KindArgDefault, Line: d.line, Text: d.value, Start: d.start, End: d.end, DigestStart: -1, Arg: name, Repo: repos[0]}
+	if i := strings.LastIndex(d.value, "@"); i >= 0 {
+		r.DigestStart = d.start + i
+	}
+	return r, true
+}
+
+var tagVar = regexp.MustCompile(`^([^$@:]+(?::[0-9]+)?(?:/[^$@:]+)*):\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$`)
+
+// tagVariable reports whether s is name:$NAME or name:${NAME}, a literal
+// image name whose whole tag is a variable.
+func tagVariable(s string) (repo, arg string, ok bool) {
+	m := tagVar.FindStringSubmatch(s)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2] + m[3], true
 }
 
 func isNumber(s string) bool {
@@ -261,6 +319,15 @@ func Refs(src []byte) ([]ref.Found, []ref.Skipped, error) {
 		found = append(found, s)
 	}
 	for _, r := range f.Refs {
+		if r.Repo != "" {
+			fd, err := tagRef(r)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			found = append(found, fd)
+			continue
+		}
 		fd, err := ref.Parse(r.Kind, r.Line, r.Start, r.Text)
 		if err != nil {
 			errs = append(errs, err)
@@ -273,6 +340,27 @@ func Refs(src []byte) ([]ref.Found, []ref.Skipped, error) {
 		skipped = append(skipped, ref.Skipped{Line: s.Line, Text: s.Text, Reason: s.Reason})
 	}
 	return found, skipped, errors.Join(errs...)
+}
+
+// tagRef is the reference of an ARG default that holds a FROM's tag: it
+// reads as the whole reference ("python:3.12"), and is pinned and moved in
+// the ARG's value, quotes kept ("3.12" becomes "3.13@sha256:…").
+func tagRef(r Ref) (ref.Found, error) {
+	fd, err := ref.Parse(r.Kind, r.Line, r.Start, r.Repo+":"+r.Text)
+	if err != nil {
+		return ref.Found{}, err
+	}
+	img := fd.Image
+	if img.Tag == "" { // "ARG PY=@sha256:…"
+		return ref.Found{}, &ref.BadReference{Line: r.Line, Text: fd.Text, Err: errors.New("the ARG holds no tag")}
+	}
+	fd.Pin = func(d v1.Hash) (ref.Edit, string) {
+		return ref.Edit{Start: r.Start, End: r.End, Text: img.Tag + "@" + d.String()}, img.Pin(d)
+	}
+	fd.Retag = func(tag string, d v1.Hash) ([]ref.Edit, string) {
+		return []ref.Edit{{Start: r.Start, End: r.End, Text: tag + "@" + d.String()}}, img.Retagged(tag, d)
+	}
+	return fd, nil
 }
 
 // syntaxRef finds the frontend image of a "# syntax=" directive (BuildKit's

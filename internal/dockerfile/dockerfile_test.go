@@ -53,7 +53,11 @@ func TestPinCases(t *testing.T) {
 		{"arg default", "ARG BASE=cgr.dev/chainguard/static:latest\nFROM ${BASE}\nFROM $BASE AS two\n", "ARG BASE=cgr.dev/chainguard/static:latest" + D + "\nFROM ${BASE}\nFROM $BASE AS two\n", nil},
 		{"arg quoted", "ARG BASE=\"alpine:3\" OTHER=1\nFROM $BASE\n", "ARG BASE=\"alpine:3" + D + "\" OTHER=1\nFROM $BASE\n", nil},
 		{"arg without default", "ARG BASE\nFROM ${BASE}\n", "ARG BASE\nFROM ${BASE}\n", []string{"${BASE}"}},
-		{"partial variable", "ARG TAG=1.22\nFROM golang:${TAG}\nFROM ${REG}/x:1\n", "ARG TAG=1.22\nFROM golang:${TAG}\nFROM ${REG}/x:1\n", []string{"golang:${TAG}", "${REG}/x:1"}},
+		{"partial variable", "ARG TAG=1.22\nFROM golang:${TAG}-dev\nFROM ${REG}/x:1\n", "ARG TAG=1.22\nFROM golang:${TAG}-dev\nFROM ${REG}/x:1\n", []string{"golang:${TAG}-dev", "${REG}/x:1"}},
+		// The ARG holds the tag: the digest goes beside it, quotes kept.
+		{"tag arg", "ARG TAG=1.22\nFROM golang:${TAG}\nFROM cgr.dev/x/golang:$TAG AS b\n", "ARG TAG=1.22\nFROM golang:${TAG}\nFROM cgr.dev/x/golang:$TAG AS b\n", []string{"1.22"}},
+		{"tag arg pinned", "ARG PY=\"3.12\"\nFROM localhost:5000/python:${PY} AS a\nFROM localhost:5000/python:$PY\n", "ARG PY=\"3.12" + D + "\"\nFROM localhost:5000/python:${PY} AS a\nFROM localhost:5000/python:$PY\n", nil},
+		{"tag arg used in a stage", "ARG PY=3.12\nFROM python:${PY}\nARG PY\nRUN echo $PY\n", "ARG PY=3.12\nFROM python:${PY}\nARG PY\nRUN echo $PY\n", []string{"3.12"}},
 		{"arg after FROM is not global", "FROM a:1\nARG BASE=b:2\nFROM $BASE\n", "FROM a:1" + D + "\nARG BASE=b:2\nFROM $BASE\n", []string{"$BASE"}},
 		{"already pinned", "FROM a:1@sha256:" + strings.Repeat("f", 64) + "\n", "FROM a:1@sha256:" + strings.Repeat("f", 64) + "\n", nil},
 		{"case of stage ref", "FROM a:1 AS Build\nFROM build\n", "FROM a:1" + D + " AS Build\nFROM build\n", nil},

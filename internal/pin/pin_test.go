@@ -176,10 +176,20 @@ func TestAtWithoutHistoryAPI(t *testing.T) {
 	s.Push(t, "library/alpine", "3", t0, "linux/amd64")
 	df := write(t, t.TempDir(), "Dockerfile", "FROM "+s.Ref("library/alpine", "3")+"\n")
 	r := resolver(t)
-	r.Cooldown = time.Hour
+	r.At = t0.Add(time.Hour)
 	_, err := run(t, r, Options{}, df)
 	if !errors.Is(err, ErrNoHistory) || !strings.Contains(err.Error(), "Dockerfile:1") {
 		t.Fatalf("err = %v", err)
+	}
+	// --cooldown alone ages the current build by its config's "created".
+	r.At, r.Cooldown = time.Time{}, time.Hour
+	r.Now = func() time.Time { return t0.Add(30 * time.Minute) }
+	if _, err := run(t, r, Options{}, df); !errors.Is(err, ErrTooNew) || !strings.Contains(err.Error(), "created 2026-11-01T12:00:00Z") {
+		t.Fatalf("cooldown, build too new: err = %v", err)
+	}
+	r.Now = func() time.Time { return t0.Add(2 * time.Hour) }
+	if _, err := run(t, r, Options{}, df); err != nil || !strings.Contains(read(t, df), "@sha256:") {
+		t.Fatalf("cooldown, build old enough: err = %v, file %q", err, read(t, df))
 	}
 }
 

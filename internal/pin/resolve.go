@@ -177,6 +177,25 @@ func (r *RegistryResolver) cutoff() (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// fromCreated ages the current build of from by its image config's
+// "created" time, for --cooldown on a registry without the tag history API:
+// old enough, it is the pin; newer, no older build is known (ErrTooNew, so
+// --bump passes over the tag); without a time, the build cannot be aged.
+func (r *RegistryResolver) fromCreated(ctx context.Context, from name.Tag, cutoff time.Time) (v1.Hash, error) {
+	at, current, _, err := r.History.Built(ctx, from)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if at.IsZero() || at.Year() <= 1 {
+		return v1.Hash{}, fmt.Errorf("%w at %s, and %s's image config has no \"created\" time: --cooldown cannot age the build", ErrNoHistory, from.RegistryStr(), from)
+	}
+	if at.After(cutoff) {
+		return v1.Hash{}, fmt.Errorf("%s's build was created %s, after %s, and without the tag history API no older build is known: %w",
+			from, at.UTC().Format(time.RFC3339), cutoff.UTC().Format(time.RFC3339), ErrTooNew)
+	}
+	return current, nil
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -189,6 +208,9 @@ func minTime(a, b time.Time) time.Time {
 func (r *RegistryResolver) fromHistory(ctx context.Context, tag, from name.Tag, cutoff time.Time) (v1.Hash, error) {
 	entries, err := r.History.List(ctx, from, history.Query{})
 	if errors.Is(err, history.ErrNotSupported) {
+		if r.At.IsZero() {
+			return r.fromCreated(ctx, from, cutoff)
+		}
 		return v1.Hash{}, fmt.Errorf("%w at %s: --at and --cooldown need it to know past builds (a mirror? map it to its upstream with --registry-map)", ErrNoHistory, from.RegistryStr())
 	}
 	if err != nil {
