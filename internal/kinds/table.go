@@ -111,8 +111,8 @@ var Table = []*Kind{
 	{
 		Finder:    hclref.Terraform,
 		Globs:     []string{"*.tf"},
-		Pinned:    "`image` of `docker_container`, `name` of `docker_image`, `image` in `kubernetes_*` `container`/`init_container` blocks and in `kubernetes_manifest`, `image` in `aws_ecs_task_definition`'s `container_definitions = jsonencode(…)`",
-		LeftAlone: "expressions and interpolations (`docker_image.x.image_id`, `${var.…}`), `container_definitions` as a heredoc or string",
+		Pinned:    "`image` of `docker_container`, `name` of `docker_image`, `image` in `kubernetes_*` `container`/`init_container` blocks and in `kubernetes_manifest`, `image` in `aws_ecs_task_definition`'s `container_definitions` as `jsonencode(…)` or a literal heredoc of JSON (`<<EOF`, `<<-EOF`)",
+		LeftAlone: "expressions and interpolations (`docker_image.x.image_id`, `${var.…}`), `container_definitions` as a quoted string or a heredoc with interpolation",
 	},
 	{
 		Finder:    hclref.Nomad,
