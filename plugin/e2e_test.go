@@ -26,6 +26,9 @@ import (
 var pluginBinary, frontBinary, helperDir string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(rssWrapEnv) != "" {
+		os.Exit(rssWrapper(os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "cghistory-e2e-")
 	if err != nil {
 		panic(err)

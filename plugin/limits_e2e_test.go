@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -16,11 +19,16 @@ import (
 )
 
 // measured runs docker with args and returns its result, how long it took
-// and the peak resident memory of docker and the plugin it ran.
+// and the peak resident memory of docker and the plugin it ran. docker is
+// started by a fresh copy of this test binary (rssWrapper): Linux carries
+// the high-water RSS of the process that forks into the child's maximum at
+// exec, so docker started from this large test process would report the
+// test's own memory.
 func (d *dockerEnv) measured(args ...string) (result, time.Duration, int64) {
 	d.t.Helper()
-	cmd := exec.Command("docker", args...)
-	cmd.Env = d.env
+	rssFile := filepath.Join(d.t.TempDir(), "rss")
+	cmd := exec.Command(os.Args[0], append([]string{"docker"}, args...)...)
+	cmd.Env = append(append([]string{}, d.env...), rssWrapEnv+"="+rssFile)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -32,9 +40,37 @@ func (d *dockerEnv) measured(args ...string) (result, time.Duration, int64) {
 	} else if err != nil {
 		d.t.Fatalf("docker %v: %v", args, err)
 	}
-	// wait4's maximum RSS covers the descendants docker waited for.
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	b, err := os.ReadFile(rssFile)
+	if err != nil {
+		d.t.Fatalf("docker %v: no peak RSS: %v\n%s", args, err, errb.String())
+	}
+	rss, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		d.t.Fatal(err)
+	}
 	return result{out.String(), errb.String(), code}, took, rss
+}
+
+// rssWrapEnv names the file where rssWrapper writes the peak RSS.
+const rssWrapEnv = "CGHISTORY_TEST_RSS_FILE"
+
+// rssWrapper runs args and writes their peak resident memory in bytes
+// (wait4's maximum, which covers the descendants docker waited for) to
+// the file rssWrapEnv names; it returns the command's exit code.
+func rssWrapper(args []string) int {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, "rss wrapper:", err)
+		return 127
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	if err := os.WriteFile(os.Getenv(rssWrapEnv), []byte(strconv.FormatInt(rss, 10)), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "rss wrapper:", err)
+		return 127
+	}
+	return cmd.ProcessState.ExitCode()
 }
 
 // Hostile registries through the real docker CLI: an endless history, an
