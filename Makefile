@@ -37,8 +37,9 @@ install: build
 uninstall:
 	DOCKER_CONFIG='$(DOCKER_CONFIG)' BINDIR='$(BINDIR)' scripts/install.sh --uninstall
 
-# dist/: an archive per platform (both binaries, LICENSE, README.md), a
-# CycloneDX SBOM per archive and checksums.txt; reproducible.
+# dist/: an archive per platform (the plugin's three binaries, the
+# credential helper, LICENSE, README.md), a CycloneDX SBOM per archive and
+# checksums.txt; reproducible.
 dist:
 	$(GO) run ./scripts/release dist -version '$(VERSION)' -epoch '$(SOURCE_DATE_EPOCH)' -platforms '$(PLATFORMS)' -out dist
 

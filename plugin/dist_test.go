@@ -5,7 +5,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"debug/buildinfo"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -103,8 +105,10 @@ func sharedDist(t *testing.T) string {
 
 // TestDistReproducible: two release builds of one source, in two copies at
 // different paths and times, give identical bytes; every archive holds the
-// two binaries for its platform, carrying the version, and the docs; the
-// SBOMs list the linked modules; checksums.txt is sha256sum -c input.
+// plugin's three binaries (front, hot, full) and the credential helper for
+// its platform, each built from its package, and the docs; the SBOMs list
+// every binary of the archive and the linked modules; checksums.txt is
+// sha256sum -c input.
 func TestDistReproducible(t *testing.T) {
 	a := sharedDist(t)
 	other := filepath.Join(t.TempDir(), "another", "clone")
@@ -152,8 +156,8 @@ func TestDistReproducible(t *testing.T) {
 		if p.OS == "" {
 			t.Fatalf("checksums.txt lists %q, no platform's archive", name)
 		}
-		checkArchive(t, filepath.Join(a, name), p)
-		checkSBOM(t, filepath.Join(a, p.SBOM()))
+		members := checkArchive(t, filepath.Join(a, name), p)
+		checkSBOM(t, filepath.Join(a, p.SBOM()), p, members)
 	}
 }
 
@@ -171,9 +175,17 @@ func distFiles(t *testing.T, dir string) []string {
 	return names
 }
 
-// checkArchive: the members, their times, and each binary's platform and
-// version as go version -m reads them.
-func checkArchive(t *testing.T, archive string, p release.Platform) {
+// releaseBinaries are the binaries of every archive and their packages.
+var releaseBinaries = map[string]string{
+	"docker-cghistory":            "github.com/docker-cghistory/docker-cghistory/plugin/front",
+	"cghistory-hot":               "github.com/docker-cghistory/docker-cghistory/plugin/front/hot",
+	"cghistory-full":              "github.com/docker-cghistory/docker-cghistory/plugin",
+	"docker-credential-cghistory": "github.com/docker-cghistory/docker-cghistory/credhelper",
+}
+
+// checkArchive: the members, their times, and each binary's package,
+// platform and version as go version -m reads them; it returns the members.
+func checkArchive(t *testing.T, archive string, p release.Platform) map[string][]byte {
 	t.Helper()
 	members := map[string][]byte{}
 	epoch := time.Unix(distEpoch, 0)
@@ -221,7 +233,10 @@ func checkArchive(t *testing.T, archive string, p release.Platform) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := []string{"LICENSE", "README.md", p.Exe("docker-cghistory"), p.Exe("docker-credential-cghistory")}
+	want := []string{"LICENSE", "README.md"}
+	for n := range releaseBinaries {
+		want = append(want, p.Exe(n))
+	}
 	sort.Strings(want)
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("%s holds %v, want %v", archive, names, want)
@@ -229,7 +244,8 @@ func checkArchive(t *testing.T, archive string, p release.Platform) {
 	if !bytes.Contains(members["LICENSE"], []byte("Apache License")) {
 		t.Errorf("%s: LICENSE is not the Apache licence", archive)
 	}
-	for _, bin := range want[2:] {
+	for n, pkg := range releaseBinaries {
+		bin := p.Exe(n)
 		f := filepath.Join(t.TempDir(), bin)
 		if err := os.WriteFile(f, members[bin], 0o755); err != nil {
 			t.Fatal(err)
@@ -246,21 +262,27 @@ func checkArchive(t *testing.T, archive string, p release.Platform) {
 		if p.Variant != "" {
 			arm = strings.TrimPrefix(p.Variant, "v")
 		}
+		if info.Path != pkg {
+			t.Errorf("%s in %s is built from %s, want %s", bin, archive, info.Path, pkg)
+		}
 		if settings["GOOS"] != p.OS || settings["GOARCH"] != p.Arch || settings["GOARM"] != arm || settings["CGO_ENABLED"] != "0" ||
 			settings["-trimpath"] != "true" {
 			t.Errorf("%s in %s was built with %v", bin, archive, settings)
 		}
 		// -trimpath keeps -ldflags out of the build info: the version set
-		// with -X is in the binary's data (the install test runs it).
-		if !bytes.Contains(members[bin], []byte(distVersion)) {
+		// with -X is in the binary's data (the install test runs it);
+		// cghistory-hot has no version to show.
+		if n != "cghistory-hot" && !bytes.Contains(members[bin], []byte(distVersion)) {
 			t.Errorf("%s in %s does not carry the version %s", bin, archive, distVersion)
 		}
 	}
+	return members
 }
 
-// checkSBOM: a CycloneDX document naming the project, its version and the
-// modules linked in.
-func checkSBOM(t *testing.T, file string) {
+// checkSBOM: a CycloneDX document naming the project, its version, every
+// binary of the archive (with its SHA-256, and the modules it links in the
+// dependency graph) and the modules linked in.
+func checkSBOM(t *testing.T, file string, p release.Platform, members map[string][]byte) {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -271,17 +293,63 @@ func checkSBOM(t *testing.T, file string) {
 		Metadata  struct {
 			Component struct{ Name, Version string }
 		}
-		Components []struct{ Name, Version, Purl string }
+		Components []struct {
+			BOMRef              string `json:"bom-ref"`
+			Type, Name, Version string
+			Purl                string
+			Hashes              []struct{ Alg, Content string }
+		}
+		Dependencies []struct {
+			Ref       string
+			DependsOn []string
+		}
 	}
 	if err := json.Unmarshal(b, &bom); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
 	found := false
+	refs := map[string]bool{}
+	binaries := map[string]string{} // name → bom-ref
 	for _, c := range bom.Components {
 		found = found || (c.Name == "github.com/docker/cli" && strings.HasPrefix(c.Purl, "pkg:golang/github.com/docker/cli@v29"))
+		refs[c.BOMRef] = true
+		if c.Type != "application" {
+			continue
+		}
+		binaries[c.Name] = c.BOMRef
+		sum := sha256.Sum256(members[c.Name])
+		if members[c.Name] == nil || len(c.Hashes) != 1 || c.Hashes[0].Alg != "SHA-256" || c.Hashes[0].Content != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: binary %s: hashes %+v, not the archive member's", file, c.Name, c.Hashes)
+		}
 	}
 	if bom.BOMFormat != "CycloneDX" || bom.Metadata.Component.Version != distVersion || !found {
 		t.Errorf("%s: format %q, subject %+v, docker/cli listed: %v", file, bom.BOMFormat, bom.Metadata.Component, found)
+	}
+	if len(binaries) != len(releaseBinaries) {
+		t.Errorf("%s lists the binaries %v, want %d", file, binaries, len(releaseBinaries))
+	}
+	links := map[string][]string{}
+	for _, d := range bom.Dependencies {
+		links[d.Ref] = d.DependsOn
+		for _, r := range d.DependsOn {
+			if !refs[r] {
+				t.Errorf("%s: %s depends on %s, no component", file, d.Ref, r)
+			}
+		}
+	}
+	// The front links docker/cli (its metadata type), the full binary
+	// sigstore-go; the front does not.
+	has := func(bin, mod string) bool {
+		for _, r := range links[binaries[p.Exe(bin)]] {
+			if strings.HasPrefix(r, "pkg:golang/"+mod+"@") {
+				return true
+			}
+		}
+		return false
+	}
+	if !has("docker-cghistory", "github.com/docker/cli") || !has("cghistory-full", "github.com/sigstore/sigstore-go") ||
+		has("docker-cghistory", "github.com/sigstore/sigstore-go") {
+		t.Errorf("%s: the dependency graph does not say what each binary links: %v", file, links)
 	}
 }
 
@@ -376,7 +444,9 @@ func (in *installer) installed(t *testing.T) []string {
 // dist/, installs the latest release; docker runs it (its metadata, its
 // version, its User-Agent carry the version); installing again changes
 // nothing; a version that does not exist is a clear error; --uninstall
-// removes exactly the four files and leaves other plugins alone.
+// removes exactly the six files and leaves other plugins alone. It installs
+// the plugin's three binaries as make install does: the front, whose
+// metadata docker reads, hands on to cghistory-full and cghistory-hot.
 func TestGetInstallsARelease(t *testing.T) {
 	dist := sharedDist(t)
 	in := newInstaller(t, serveRelease(t, dist))
@@ -384,9 +454,24 @@ func TestGetInstallsARelease(t *testing.T) {
 	if err != nil || !strings.Contains(out, "SHA-256 verified") || !strings.Contains(out, "docker cghistory "+distVersion+" is ready") {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
-	all := []string{"docker-cgdiff", "docker-cghistory", "docker-cgpin", "docker-credential-cghistory"}
+	all := []string{"cghistory-full", "cghistory-hot", "docker-cgdiff", "docker-cghistory", "docker-cgpin", "docker-credential-cghistory"}
 	if got := in.installed(t); strings.Join(got, " ") != strings.Join(all, " ") {
 		t.Fatalf("installed %v, want %v", got, all)
+	}
+	p, _ := release.ParsePlatform(runtime.GOOS + "/" + runtime.GOARCH)
+	for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
+		want, err := release.ArchiveMember(filepath.Join(dist, p.Archive()), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(in.plugins, n)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s is not the archive's (%v)", n, err)
+		}
+	}
+	// Completion goes through the front to cghistory-hot and on to
+	// cghistory-full.
+	if r := in.d.docker("__complete", "cghistory", "").ok(t); !strings.Contains(r.stdout, "tags") {
+		t.Errorf("completion through the front lacks the tags subcommand:\n%s", r.stdout)
 	}
 	if l, err := os.Readlink(filepath.Join(in.plugins, "docker-cgpin")); err != nil || l != "docker-cghistory" {
 		t.Errorf("docker-cgpin: %q, %v; want a symlink to docker-cghistory", l, err)
@@ -430,6 +515,21 @@ func TestGetInstallsARelease(t *testing.T) {
 		t.Fatalf("uninstall: %v\n%s", err, out)
 	}
 	if got := in.installed(t); strings.Join(got, " ") != "docker-buildx other" {
+		t.Errorf("after --uninstall: %v", got)
+	}
+
+	// Another project's file under one of the new names stays too.
+	if out, err := in.get(t, nil); err != nil {
+		t.Fatalf("installing: %v\n%s", err, out)
+	}
+	foreign := filepath.Join(in.plugins, "cghistory-hot")
+	if err := os.WriteFile(foreign, []byte("#!/bin/sh\necho another hot\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := in.get(t, nil, "--uninstall"); err != nil || strings.Contains(out, foreign) {
+		t.Fatalf("uninstall: %v\n%s", err, out)
+	}
+	if got := in.installed(t); strings.Join(got, " ") != "cghistory-hot docker-buildx other" {
 		t.Errorf("after --uninstall: %v", got)
 	}
 }
@@ -509,26 +609,29 @@ func TestGetRefuses(t *testing.T) {
 			t.Errorf("%v\n%s", err, out)
 		}
 	})
-	t.Run("another project's file", func(t *testing.T) {
-		in := newInstaller(t, serveRelease(t, dist))
-		foreign := filepath.Join(in.plugins, "docker-cgpin")
-		if err := os.MkdirAll(in.plugins, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(foreign, []byte("#!/bin/sh\necho another cgpin\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		out, err := in.get(t, nil)
-		if err == nil || !strings.Contains(out, foreign+" exists and is not docker-cghistory's") {
-			t.Errorf("%v\n%s", err, out)
-		}
-		if got := in.installed(t); strings.Join(got, " ") != "docker-cgpin" {
-			t.Errorf("installed %v", got)
-		}
-		if b, _ := os.ReadFile(foreign); string(b) != "#!/bin/sh\necho another cgpin\n" {
-			t.Errorf("the other project's file was rewritten: %q", b)
-		}
-	})
+	for _, name := range []string{"docker-cgpin", "cghistory-full", "cghistory-hot"} {
+		t.Run("another project's "+name, func(t *testing.T) {
+			in := newInstaller(t, serveRelease(t, dist))
+			foreign := filepath.Join(in.plugins, name)
+			if err := os.MkdirAll(in.plugins, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			script := "#!/bin/sh\necho another " + name + "\n"
+			if err := os.WriteFile(foreign, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			out, err := in.get(t, nil)
+			if err == nil || !strings.Contains(out, foreign+" exists and is not docker-cghistory's") {
+				t.Errorf("%v\n%s", err, out)
+			}
+			if got := in.installed(t); strings.Join(got, " ") != name {
+				t.Errorf("installed %v", got)
+			}
+			if b, _ := os.ReadFile(foreign); string(b) != script {
+				t.Errorf("the other project's file was rewritten: %q", b)
+			}
+		})
+	}
 	t.Run("signature verifies", func(t *testing.T) {
 		dir := copyDist(t, dist)
 		if err := os.WriteFile(filepath.Join(dir, "checksums.txt.sigstore.json"), []byte("{}"), 0o644); err != nil {
@@ -550,7 +653,8 @@ func TestGetRefuses(t *testing.T) {
 
 // TestReleaseImage: make image's builder on the test registry's base image
 // (no docker daemon): an OCI layout whose image runs the plugin as a
-// non-root entrypoint, with OCI labels, and whose layer's binary runs
+// non-root entrypoint, with OCI labels, and whose layer holds the archive's
+// cghistory-full alone (no front: the image has no docker CLI), which runs
 // standalone ("cgpin --check ." as arguments).
 func TestReleaseImage(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -601,18 +705,36 @@ func TestReleaseImage(t *testing.T) {
 	defer rc.Close()
 	bin := filepath.Join(t.TempDir(), path.Base(release.ImageBinary))
 	tr := tar.NewReader(rc)
+	var files []string
 	for {
 		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("the top layer holds no %s: %v", release.ImageBinary, err)
+		if err == io.EOF {
+			break
 		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeDir {
+			continue
+		}
+		files = append(files, "/"+h.Name)
 		if "/"+h.Name == release.ImageBinary {
 			b, _ := io.ReadAll(tr)
 			if err := os.WriteFile(bin, b, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			break
 		}
+	}
+	if strings.Join(files, " ") != release.ImageBinary {
+		t.Fatalf("the top layer holds %v, want %s alone", files, release.ImageBinary)
+	}
+	p, _ := release.ParsePlatform("linux/" + runtime.GOARCH)
+	full, err := release.ArchiveMember(filepath.Join(dist, p.Archive()), "cghistory-full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(bin); !bytes.Equal(b, full) {
+		t.Errorf("%s is not the archive's cghistory-full", release.ImageBinary)
 	}
 	// As the container runs it: the entrypoint, then the arguments.
 	work := t.TempDir()
@@ -661,5 +783,11 @@ func TestGitHubActionRelease(t *testing.T) {
 	}
 	if r := d.docker("info", "--format", "{{range .ClientInfo.Plugins}}{{.Name}}={{.Version}} {{end}}").ok(t); !strings.Contains(r.stdout, "cgpin="+distVersion) {
 		t.Errorf("docker info lists %q", r.stdout)
+	}
+	// The plugin's three binaries, as get.sh installs them.
+	for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
+		if fi, err := os.Lstat(filepath.Join(d.config, "cli-plugins", n)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("cli-plugins/%s: %v", n, err)
+		}
 	}
 }

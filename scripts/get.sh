@@ -11,9 +11,10 @@
 # one checksums.txt lists, and, when cosign is on PATH, a checksums.txt whose
 # Sigstore bundle does not verify as signed by this project's release
 # workflow. Then it installs the plugin into
-# ${DOCKER_CONFIG:-~/.docker}/cli-plugins (docker-cghistory, and
-# docker-cgdiff and docker-cgpin as symlinks, copies on windows) and the
-# credential helper into ${BINDIR:-~/.local/bin}. It writes nowhere else but
+# ${DOCKER_CONFIG:-~/.docker}/cli-plugins (cghistory-full, cghistory-hot,
+# then the front docker-cghistory, and docker-cgdiff and docker-cgpin as
+# symlinks to it, copies on windows) and the credential helper into
+# ${BINDIR:-~/.local/bin}. It writes nowhere else but
 # a temp directory it removes. Running it again replaces the files in place.
 # (scripts/install.sh is the contributor's "make install" from a checkout.)
 # POSIX sh: it runs under dash, busybox sh and Git Bash.
@@ -21,6 +22,9 @@ set -eu
 
 project=docker-cghistory
 helper=docker-credential-cghistory
+# The binaries the front runs, installed before it (scripts/install.sh).
+full=cghistory-full
+hot=cghistory-hot
 base_url=${CGHISTORY_DOWNLOAD_URL:-https://github.com/docker-cghistory/docker-cghistory/releases}
 version=${CGHISTORY_VERSION:-latest}
 identity='^https://github\.com/docker-cghistory/docker-cghistory/\.github/workflows/release\.yml@refs/tags/v'
@@ -72,14 +76,18 @@ ext=tar.gz
 if [ "$os" = windows ]; then exe=.exe ext=zip; fi
 archive=${project}_${os}_${arch}.$ext
 
-# ours FILE: FILE is this project's plugin (its metadata names our vendor).
+# ours FILE: FILE is this project's plugin (its metadata names our vendor):
+# the front and cghistory-full answer docker's metadata probe themselves,
+# cghistory-hot through the cghistory-full next to it.
 ours() {
 	[ -f "$1" ] && "$1" docker-cli-plugin-metadata 2>/dev/null | grep -q '"Vendor": *"docker-cghistory"'
 }
 
 if [ -n "$uninstall" ]; then
-	# Remove only what an install made: the plugin when it is ours, its two
-	# names when they lead to it, the helper when it names this project.
+	# Remove only what an install made: the plugin's binaries when they are
+	# ours, its two names when they lead to the front, the helper when it
+	# names this project. The front goes first (docker stops listing the
+	# plugin), cghistory-full last (cghistory-hot's check runs through it).
 	removed=
 	for n in cgdiff cgpin; do
 		f=$plugins/docker-$n$exe
@@ -89,8 +97,10 @@ if [ -n "$uninstall" ]; then
 			rm -f "$f" && removed="$removed $f"
 		fi
 	done
-	f=$plugins/$project$exe
-	if ours "$f"; then rm -f "$f" && removed="$removed $f"; fi
+	for n in "$project" "$hot" "$full"; do
+		f=$plugins/$n$exe
+		if [ ! -L "$f" ] && ours "$f"; then rm -f "$f" && removed="$removed $f"; fi
+	done
 	f=$bindir/$helper$exe
 	if [ -f "$f" ] && "$f" version 2>/dev/null | grep -q "^$helper "; then rm -f "$f" && removed="$removed $f"; fi
 	if [ -n "$removed" ]; then echo "removed$removed"; else echo "nothing of $project to remove in $plugins or $bindir"; fi
@@ -151,33 +161,40 @@ echo "$archive: SHA-256 verified"
 
 mkdir "$tmp/x"
 if [ "$ext" = zip ]; then
-	unzip -q -o "$tmp/$archive" "$project$exe" "$helper$exe" -d "$tmp/x" || die "$archive: cannot unpack; nothing installed"
+	unzip -q -o "$tmp/$archive" "$full$exe" "$hot$exe" "$project$exe" "$helper$exe" -d "$tmp/x" || die "$archive: cannot unpack; nothing installed"
 else
-	tar -xzf "$tmp/$archive" -C "$tmp/x" "$project$exe" "$helper$exe" || die "$archive: cannot unpack; nothing installed"
+	tar -xzf "$tmp/$archive" -C "$tmp/x" "$full$exe" "$hot$exe" "$project$exe" "$helper$exe" || die "$archive: cannot unpack; nothing installed"
 fi
-for f in "$project$exe" "$helper$exe"; do
+for f in "$full$exe" "$hot$exe" "$project$exe" "$helper$exe"; do
 	[ -f "$tmp/x/$f" ] && [ ! -L "$tmp/x/$f" ] || die "$archive holds no file $f; nothing installed"
 	chmod 0755 "$tmp/x/$f"
 done
-ours "$tmp/x/$project$exe" || die "$project$exe from $archive does not run here as a docker plugin; nothing installed"
+for f in "$full$exe" "$hot$exe" "$project$exe"; do
+	ours "$tmp/x/$f" || die "$f from $archive does not run here as a docker plugin; nothing installed"
+done
 
 # Replace only what an install made: a file of another project under one of
 # these names stays, and nothing is installed.
-for f in "$plugins/$project$exe" "$plugins/docker-cgdiff$exe" "$plugins/docker-cgpin$exe" "$bindir/$helper$exe"; do
+for f in "$plugins/$full$exe" "$plugins/$hot$exe" "$plugins/$project$exe" "$plugins/docker-cgdiff$exe" "$plugins/docker-cgpin$exe" "$bindir/$helper$exe"; do
 	[ -e "$f" ] || [ -L "$f" ] || continue
-	if [ -L "$f" ] && [ "$(readlink "$f")" = "$project$exe" ]; then continue; fi
+	case $f in */docker-cgdiff$exe | */docker-cgpin$exe)
+		if [ -L "$f" ] && [ "$(readlink "$f")" = "$project$exe" ]; then continue; fi ;;
+	esac
 	if [ ! -L "$f" ] && ours "$f"; then continue; fi
 	if [ "$f" = "$bindir/$helper$exe" ] && [ ! -L "$f" ] && "$f" version 2>/dev/null | grep -q "^$helper "; then continue; fi
 	die "$f exists and is not $project's: move it away first; nothing installed"
 done
 
 # Install: copy to a temp name beside the target, then rename, so a running
-# plugin is never half-written.
+# plugin is never half-written; the front last, once what it runs is in
+# place.
 place() { # place SRC DIR NAME
 	cp "$1" "$2/.$3.tmp" && chmod 0755 "$2/.$3.tmp" && mv -f "$2/.$3.tmp" "$2/$3"
 }
 mkdir -p "$plugins" "$bindir"
-place "$tmp/x/$project$exe" "$plugins" "$project$exe"
+for n in "$full" "$hot" "$project"; do
+	place "$tmp/x/$n$exe" "$plugins" "$n$exe"
+done
 for n in cgdiff cgpin; do
 	if [ "$os" = windows ]; then
 		place "$tmp/x/$project$exe" "$plugins" "docker-$n$exe"
@@ -186,7 +203,7 @@ for n in cgdiff cgpin; do
 	fi
 done
 place "$tmp/x/$helper$exe" "$bindir" "$helper$exe"
-echo "installed $project, docker-cgdiff and docker-cgpin into $plugins"
+echo "installed $full, $hot, $project, docker-cgdiff and docker-cgpin into $plugins"
 echo "installed $helper into $bindir"
 case ":$PATH:" in *":$bindir:"*) ;; *) echo "note: add $bindir to your PATH so docker finds the credential helper" ;; esac
 

@@ -22,11 +22,29 @@ import (
 	"time"
 )
 
-// Project is the name of the plugin binary and the prefix of every archive.
+// Project is the name of the plugin's front (the file docker runs) and the
+// prefix of every archive.
 const Project = "docker-cghistory"
+
+// The binaries the front hands docker's calls to, installed next to it
+// (plugin/front's FullName and HotName).
+const (
+	Full = "cghistory-full"
+	Hot  = "cghistory-hot"
+)
 
 // Helper is the credential helper's binary name.
 const Helper = "docker-credential-cghistory"
+
+// Binaries are the binaries of every archive, by name (".exe" added on
+// windows), with their packages: the plugin's three (as make install
+// installs them) and the credential helper.
+var Binaries = []struct{ Name, Package string }{
+	{Project, "./plugin/front"},
+	{Hot, "./plugin/front/hot"},
+	{Full, "./plugin"},
+	{Helper, "./credhelper"},
+}
 
 // DefaultPlatforms are the platforms a release is built for.
 var DefaultPlatforms = []string{
@@ -111,8 +129,8 @@ type Options struct {
 	Log  io.Writer // the build's progress and the go tool's output
 }
 
-// Dist builds the plugin and the credential helper for every platform, packs
-// each platform's archive with the docs, writes an SBOM per archive and
+// Dist builds the Binaries for every platform, packs each platform's
+// archive with the docs, writes an SBOM per archive (covering every binary) and
 // checksums.txt. The bytes depend only on the source, the version, the epoch
 // and the Go toolchain: -trimpath, no build ID, no VCS stamping, no cgo,
 // sorted archive members with fixed times and owners.
@@ -138,14 +156,15 @@ func Dist(ctx context.Context, opts Options) error {
 	for _, p := range opts.Platforms {
 		fmt.Fprintf(opts.Log, "dist: %s\n", p)
 		dir := filepath.Join(work, strings.ReplaceAll(p.String(), "/", "_"))
-		bins := map[string]string{Project: "./plugin", Helper: "./credhelper"}
 		var files []file
-		for _, name := range []string{Project, Helper} {
-			out := filepath.Join(dir, p.Exe(name))
-			if err := build(ctx, opts, p, bins[name], out); err != nil {
+		var bins []string
+		for _, b := range Binaries {
+			out := filepath.Join(dir, p.Exe(b.Name))
+			if err := build(ctx, opts, p, b.Package, out); err != nil {
 				return err
 			}
-			files = append(files, file{name: p.Exe(name), path: out, mode: 0o755})
+			files = append(files, file{name: p.Exe(b.Name), path: out, mode: 0o755})
+			bins = append(bins, out)
 		}
 		for _, d := range opts.Docs {
 			files = append(files, file{name: filepath.Base(d), path: filepath.Join(opts.Source, d), mode: 0o644})
@@ -154,7 +173,7 @@ func Dist(ctx context.Context, opts Options) error {
 		if err := writeArchive(archive, files, opts.Epoch, p.OS == "windows"); err != nil {
 			return fmt.Errorf("%s: %w", p.Archive(), err)
 		}
-		sbom, err := SBOM(opts.Version, opts.Epoch, files[0].path, files[1].path)
+		sbom, err := SBOM(opts.Version, opts.Epoch, bins...)
 		if err != nil {
 			return fmt.Errorf("SBOM of %s: %w", p.Archive(), err)
 		}

@@ -23,9 +23,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// ImageBinary is where the image holds the plugin. Named without the
-// "docker-" prefix it runs standalone, taking its command from its first
-// argument: "cgpin --check .".
+// ImageBinary is where the image holds the plugin: the full binary
+// (cghistory-full of the archive) alone, as the image has no docker CLI to
+// run the front. Named without the "docker-" prefix it runs standalone,
+// taking its command from its first argument: "cgpin --check .".
 const ImageBinary = "/usr/local/bin/cghistory"
 
 // ImageUser is the image's user: nonroot, as in Chainguard's images.
@@ -47,8 +48,8 @@ type ImageOptions struct {
 }
 
 // Image builds a multi-platform OCI index: per platform, the base image's
-// build for it with one layer holding the plugin from that platform's
-// archive, the plugin as entrypoint, a non-root user and OCI labels. It
+// build for it with one layer holding the full binary from that platform's
+// archive, it as entrypoint, a non-root user and OCI labels. It
 // needs no docker daemon.
 func Image(ctx context.Context, opts ImageOptions) (v1.ImageIndex, error) {
 	if opts.Keychain == nil {
@@ -84,7 +85,7 @@ func Image(ctx context.Context, opts ImageOptions) (v1.ImageIndex, error) {
 		if cf.OS != plat.OS || cf.Architecture != plat.Architecture || (plat.Variant != "" && cf.Variant != plat.Variant) {
 			return nil, fmt.Errorf("base image %s has no %s build (it is %s/%s)", opts.Base, p, cf.OS, cf.Architecture)
 		}
-		bin, err := ArchiveMember(filepath.Join(opts.Dist, p.Archive()), Project)
+		bin, err := ArchiveMember(filepath.Join(opts.Dist, p.Archive()), Full)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +96,7 @@ func Image(ctx context.Context, opts ImageOptions) (v1.ImageIndex, error) {
 		img, err = mutate.Append(img, mutate.Addendum{
 			Layer:     layer,
 			MediaType: types.OCILayer,
-			History:   v1.History{Created: v1.Time{Time: opts.Epoch.UTC()}, CreatedBy: "docker-cghistory " + opts.Version, Comment: "the plugin, from " + p.Archive()},
+			History:   v1.History{Created: v1.Time{Time: opts.Epoch.UTC()}, CreatedBy: "docker-cghistory " + opts.Version, Comment: "the plugin (" + Full + "), from " + p.Archive()},
 		})
 		if err != nil {
 			return nil, err
@@ -148,7 +149,7 @@ func Push(ctx context.Context, ref string, idx v1.ImageIndex, kc authn.Keychain)
 	return idx.Digest()
 }
 
-// binaryLayer is a layer holding the plugin at ImageBinary, 0755, owned by
+// binaryLayer is a layer holding the full binary at ImageBinary, 0755, owned by
 // root, with the epoch as its time.
 func binaryLayer(bin []byte, epoch time.Time) (v1.Layer, error) {
 	var buf bytes.Buffer

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
 )
 
 func TestPlatformNames(t *testing.T) {
@@ -54,4 +57,76 @@ func TestArchiveIgnoresFileTimesAndOrder(t *testing.T) {
 			t.Errorf("zip %v: the archives differ", isZip)
 		}
 	}
+}
+
+// TestSBOMListsEveryBinary: each binary given is an application component
+// with its SHA-256 and Go package, and the dependency graph says which
+// modules it links, each one a component; the subject depends on the
+// binaries. (The test binary stands for a release binary: it carries build
+// info too.)
+func TestSBOMListsEveryBinary(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var bins []string
+	for _, n := range []string{"docker-cghistory", "cghistory-full"} {
+		bins = append(bins, filepath.Join(dir, n))
+		if err := os.WriteFile(bins[len(bins)-1], b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := SBOM("v1.2.3", time.Unix(1700000000, 0), bins...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bom cdx.BOM
+	if err := cdx.NewBOMDecoder(bytes.NewReader(doc), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := fileSHA256(bins[0])
+	refs := map[string]bool{bom.Metadata.Component.BOMRef: true}
+	var apps []string
+	for _, c := range *bom.Components {
+		refs[c.BOMRef] = true
+		if c.Type == cdx.ComponentTypeApplication {
+			apps = append(apps, c.Name)
+			if c.Hashes == nil || len(*c.Hashes) != 1 || (*c.Hashes)[0].Value != sum || c.Version != "v1.2.3" {
+				t.Errorf("%s: hashes %v, version %q", c.Name, c.Hashes, c.Version)
+			}
+		}
+	}
+	if strings.Join(apps, " ") != "cghistory-full docker-cghistory" {
+		t.Errorf("binaries listed: %v", apps)
+	}
+	deps := map[string][]string{}
+	for _, d := range *bom.Dependencies {
+		deps[d.Ref] = deref(d.Dependencies)
+		for _, r := range deref(d.Dependencies) {
+			if !refs[r] {
+				t.Errorf("%s depends on %s, which is no component", d.Ref, r)
+			}
+		}
+	}
+	// A test binary's build info lists no modules (plugin/dist_test.go
+	// checks the graph of real release binaries): each binary has its entry.
+	_, full := deps["binary:cghistory-full"]
+	if len(deps[bom.Metadata.Component.BOMRef]) != 2 || !full {
+		t.Errorf("dependencies: %v", deps)
+	}
+	if _, err := SBOM("v1.2.3", time.Unix(0, 0)); err == nil {
+		t.Error("an SBOM of no binaries")
+	}
+}
+
+func deref(s *[]string) []string {
+	if s == nil {
+		return nil
+	}
+	return *s
 }
