@@ -1,9 +1,10 @@
-// Command docker-cghistory is a docker CLI plugin. One binary answers to
-// three names: installed as docker-cghistory, docker-cgdiff and docker-cgpin
-// (symlinks), it picks its command from the name it was run as. Run under
-// any other name (pre-commit's golang hooks name it "plugin") it takes the
-// command from its first argument, as multi-call binaries do:
-// "plugin cgpin --check Dockerfile".
+// Command cghistory-full is the docker CLI plugin's full binary: the small
+// front (plugin/front), installed as docker-cghistory, docker-cgdiff and
+// docker-cgpin, hands every command to it under the name it was run as, and
+// it picks its command from that name. Run under any other name
+// (pre-commit's golang hooks name it "plugin", the image
+// /usr/local/bin/cghistory) it takes the command from its first argument, as
+// multi-call binaries do: "plugin cgpin --check Dockerfile".
 package main
 
 import (
