@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 	}
 	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper",
 		frontBinary: "./front", filepath.Join(dir, "front", "cghistory-hot"): "./front/hot"} {
-		build := exec.Command("go", "build", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
+		// -trimpath: the compiled packages are then shared with the front
+		// tests and the pre-commit hooks build, at other paths.
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build:", err)

@@ -10,8 +10,11 @@ import (
 	"github.com/docker-cghistory/docker-cghistory/internal/registrytest"
 )
 
-// TestPreCommitHooks runs this repository's hooks with the real pre-commit
-// (try-repo), which builds the module as its golang language does.
+// TestPreCommitHooks runs this repository's hooks with the real pre-commit,
+// which builds the module as its golang language does. The three runs share
+// one pre-commit store, so the module is built once: pre-commit try-repo
+// would build it in a new store every time. As try-repo does, uncommitted
+// changes to tracked files are committed in a shadow clone first.
 func TestPreCommitHooks(t *testing.T) {
 	preCommit, err := exec.LookPath("pre-commit")
 	if err != nil {
@@ -60,19 +63,24 @@ func TestPreCommitHooks(t *testing.T) {
 	git("add", ".")
 	gomodcache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
 	env := append(os.Environ(), "PRE_COMMIT_HOME="+filepath.Join(t.TempDir(), "pre-commit"), "DOCKER_CONFIG="+t.TempDir(),
-		"CGHISTORY_CACHE_DIR="+t.TempDir(), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-buildvcs=false", "NO_COLOR=1")
-	tryRepo := func(hook string) (string, error) {
-		cmd := exec.Command(preCommit, "try-repo", root, hook, "--all-files", "--verbose")
+		"CGHISTORY_CACHE_DIR="+t.TempDir(), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-buildvcs=false -trimpath", "NO_COLOR=1")
+	repo, rev := hookRepo(t, root)
+	config := filepath.Join(t.TempDir(), ".pre-commit-config.yaml")
+	if err := os.WriteFile(config, []byte("repos:\n- repo: "+repo+"\n  rev: "+rev+"\n  hooks:\n  - id: cgpin-check\n  - id: cgpin\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runHook := func(hook string) (string, error) {
+		cmd := exec.Command(preCommit, "run", "--config", config, hook, "--all-files", "--verbose")
 		cmd.Dir, cmd.Env = work, env
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	out, err := tryRepo("cgpin-check")
+	out, err := runHook("cgpin-check")
 	if err == nil || !strings.Contains(out, "Dockerfile:1  "+ref) || !strings.Contains(out, "compose.yaml:3  "+ref) ||
 		!strings.Contains(out, "main.tf:2  "+ref) || !strings.Contains(out, "web.container:2  "+ref) || !strings.Contains(out, "Makefile:1  "+ref) {
 		t.Fatalf("cgpin-check should fail listing both references: %v\n%s", err, out)
 	}
-	out, err = tryRepo("cgpin")
+	out, err = runHook("cgpin")
 	if err == nil || !strings.Contains(out, "files were modified by this hook") {
 		t.Fatalf("cgpin should pin and say so: %v\n%s", err, out)
 	}
@@ -83,7 +91,42 @@ func TestPreCommitHooks(t *testing.T) {
 		}
 	}
 	git("add", ".")
-	if out, err := tryRepo("cgpin-check"); err != nil {
+	if out, err := runHook("cgpin-check"); err != nil {
 		t.Fatalf("cgpin-check after pinning: %v\n%s", err, out)
 	}
+}
+
+// hookRepo is the repository and revision pre-commit should install the
+// hooks from: root at HEAD, or, when tracked files have uncommitted changes,
+// a shadow clone with those changes committed (what pre-commit try-repo
+// does, but in a directory that outlives one pre-commit run).
+func hookRepo(t *testing.T, root string) (string, string) {
+	t.Helper()
+	git := func(dir string, env []string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("git %v in %s: %v", args, dir, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	head := git(root, nil, "rev-parse", "HEAD")
+	if exec.Command("git", "-C", root, "diff", "--quiet", "HEAD").Run() == nil {
+		return root, head
+	}
+	shadow := filepath.Join(t.TempDir(), "shadow")
+	git(root, nil, "clone", "-q", root, shadow)
+	git(shadow, nil, "checkout", "-q", head, "-b", "_pc_tmp")
+	// Stage the work tree's tracked changes into the shadow's index and
+	// object store, as try-repo does.
+	index, objects := git(shadow, nil, "rev-parse", "--path-format=absolute", "--git-path", "index"), git(shadow, nil, "rev-parse", "--path-format=absolute", "--git-path", "objects")
+	shadowEnv := []string{"GIT_INDEX_FILE=" + index, "GIT_OBJECT_DIRECTORY=" + objects}
+	if staged := git(root, nil, "diff", "--cached", "--name-only", "--diff-filter=A"); staged != "" {
+		git(root, shadowEnv, append([]string{"add", "--"}, strings.Split(staged, "\n")...)...)
+	}
+	git(root, shadowEnv, "add", "-u")
+	git(shadow, nil, "commit", "-q", "--no-verify", "-m", "uncommitted changes")
+	return shadow, git(shadow, nil, "rev-parse", "HEAD")
 }
