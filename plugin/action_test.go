@@ -59,6 +59,7 @@ func runAction(t *testing.T, env []string, inputs ...string) (map[string]string,
 // INPUT_* variables, outputs and summary in the runner's files. Paths are
 // given one per line, and hold spaces.
 func TestGitHubAction(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
 	ref := s.Ref("chainguard/go", "latest")
@@ -118,6 +119,7 @@ func TestGitHubAction(t *testing.T) {
 // pull-request body names the digest written to the file: both come from
 // one cgpin run (two runs used to resolve the tag twice).
 func TestGitHubActionOneRun(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	first := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
 	second := s.Push(t, "chainguard/go", "latest", t0.Add(time.Hour), "linux/amd64")
@@ -155,6 +157,7 @@ func TestGitHubActionOneRun(t *testing.T) {
 // plugin, so every run failed with "unknown flag: --check". It installs the
 // plugin (with make, from this repository) and checks.
 func TestGitHubActionFreshRunner(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
@@ -187,6 +190,7 @@ func TestGitHubActionFreshRunner(t *testing.T) {
 // (here a script that exits 0 for anything, as "docker cghistory --help"
 // does when cghistory is no command) gets a warning instead.
 func TestInstallScript(t *testing.T) {
+	t.Parallel()
 	d := newDockerEnv(t, "")
 	for _, tc := range []struct {
 		name   string
@@ -239,6 +243,7 @@ func TestInstallScript(t *testing.T) {
 // pull-request body each stays inside its code span and table cell, with
 // control characters shown escaped.
 func TestGitHubActionMarkdownIsInert(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
 	d := newDockerEnv(t, "")

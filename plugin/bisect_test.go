@@ -308,6 +308,7 @@ func TestBisectThroughDocker(t *testing.T) {
 // TestBisectMirrorThroughDocker bisects a pull-through cache's tag (no
 // history API) with the history of its upstream.
 func TestBisectMirrorThroughDocker(t *testing.T) {
+	t.Parallel()
 	f := newMirrorFixture(t)
 	d := newDockerEnv(t, f.config)
 	r := d.docker("cghistory", "bisect", f.flat, "--registry-map", f.flatM, "--good", "~2", "--format", "json", "--",

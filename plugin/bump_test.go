@@ -19,6 +19,7 @@ import (
 // candidate, a stopped stream, a signature tag, a tag whose image is gone,
 // more than a thousand tags so the list pages), in every kind of file.
 func TestBumpThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	day := 24 * time.Hour

@@ -14,6 +14,7 @@ import (
 // directory 0700. The plugin now keeps its cache in docker-cghistory inside
 // it, and deletes or chmods nothing of the user's.
 func TestCacheDirThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/nginx", "latest", t0)
 	d := newDockerEnv(t, "")

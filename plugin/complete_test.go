@@ -24,6 +24,7 @@ func completions(t *testing.T, d *dockerEnv, env []string, args ...string) ([]st
 }
 
 func TestCompletionThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	b1 := s.Push(t, "chainguard/nginx", "latest", t0)
 	b2 := s.Push(t, "chainguard/nginx", "latest", t0.Add(3600e9))
@@ -72,6 +73,7 @@ func TestCompletionThroughDocker(t *testing.T) {
 // included); docker's plugin command turns file completion off for every
 // argument that registers nothing, so "docker cgpin <TAB>" offered nothing.
 func TestCompletePaths(t *testing.T) {
+	t.Parallel()
 	d := newDockerEnv(t, "")
 	for _, args := range [][]string{{"cgpin", ""}, {"cgpin", "deploy/"}, {"cgpin", "--check", "Dockerfile", ""}, {"cgpin", "--exclude", ""}} {
 		if values, _, dir := completions(t, d, nil, args...); len(values) != 0 || dir != ":0" {

@@ -17,6 +17,7 @@ import (
 // up, so each reference is listed with a registry error and nothing leaves
 // the machine.
 func TestCorpusCheckThroughDocker(t *testing.T) {
+	t.Parallel()
 	corpus, err := filepath.Abs("../internal/kinds/testdata/corpus")
 	if err != nil {
 		t.Fatal(err)

@@ -98,6 +98,7 @@ func (p *hostProxy) reached(host, secret string) bool {
 // registry-acme.localhost shared CGHISTORY_AUTH_REGISTRY_ACME_LOCALHOST_PORT,
 // so a reference to the look-alike sent acme's robot secret to it.
 func TestCredsStoreNeverSendsASecretToALookalikeHost(t *testing.T) {
+	t.Parallel()
 	const secret = "acme-robot-secret-31"
 	s := registrytest.New(t, registrytest.WithUser("robot", secret), registrytest.WithPublic("chainguard"))
 	img := s.Push(t, "private/app", "v1", t0)

@@ -156,6 +156,7 @@ func (r result) fails(t *testing.T, wantInStderr ...string) result {
 var t0 = time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
 
 func TestDockerSeesThePlugin(t *testing.T) {
+	t.Parallel()
 	d := newDockerEnv(t, "")
 	help := d.docker("--help").ok(t).stdout
 	for _, n := range []string{"cghistory*", "cgdiff*", "cgpin*"} {
@@ -184,6 +185,7 @@ func TestDockerSeesThePlugin(t *testing.T) {
 }
 
 func TestHistoryThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	var digests []string
 	for i := range 3 {
@@ -258,6 +260,7 @@ func TestHistoryThroughDocker(t *testing.T) {
 }
 
 func TestPlatformsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	multi := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64", "linux/arm64")
 	single := s.Push(t, "chainguard/go", "latest", t0.Add(time.Hour), "linux/amd64")
@@ -300,6 +303,7 @@ func TestPlatformsThroughDocker(t *testing.T) {
 }
 
 func TestTagsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
 	s.Push(t, "chainguard/nginx", "latest-dev", t0, "linux/amd64")
@@ -316,6 +320,7 @@ func TestTagsThroughDocker(t *testing.T) {
 }
 
 func TestCredentialsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t, registrytest.WithUser("alice", "alice-secret-9"), registrytest.WithPublic("chainguard"))
 	img := s.Push(t, "private/app", "v1", t0)
 	ref := s.Ref("private/app", "v1")
@@ -363,6 +368,7 @@ func TestCredentialsThroughDocker(t *testing.T) {
 }
 
 func TestBrokenCredentialHelperFallsBackToAnonymous(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
 	d := newDockerEnv(t, `{"credsStore":"gone-away"}`)
@@ -382,6 +388,7 @@ func assertNoSecret(t *testing.T, r result, secrets ...string) {
 }
 
 func TestErrorsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
 	plain := registrytest.New(t, registrytest.WithoutHistory())
@@ -404,6 +411,7 @@ func TestErrorsThroughDocker(t *testing.T) {
 }
 
 func TestCredentialHelperThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t, registrytest.WithUser("robot", "robot-secret-42"), registrytest.WithPublic("chainguard"))
 	img := s.Push(t, "private/app", "v1", t0)
 	ref := s.Ref("private/app", "v1")
@@ -444,6 +452,7 @@ func registryVar(host string) string {
 }
 
 func TestAuthThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t, registrytest.WithUser("ci", "ci-secret-77"), registrytest.WithPublic("chainguard"))
 	s.Push(t, "private/app", "v1", t0, "linux/amd64")
 	path := "PATH=" + helperDir + string(os.PathListSeparator) + os.Getenv("PATH")
@@ -461,6 +470,7 @@ func TestAuthThroughDocker(t *testing.T) {
 }
 
 func TestPinThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/nginx", "latest", t0)
 	frontend := s.Push(t, "docker/dockerfile", "1", t0)
@@ -493,6 +503,7 @@ func TestPinThroughDocker(t *testing.T) {
 }
 
 func TestDiffThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	db := func(ver string) registrytest.Layer {
 		return registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": "P:libssl3\nV:" + ver + "\nA:x86_64\no:openssl\n\n"}
@@ -520,6 +531,7 @@ func TestDiffThroughDocker(t *testing.T) {
 }
 
 func TestPinEveryKindThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	goImg := s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
 	nginx := s.Push(t, "chainguard/nginx", "latest", t0)
@@ -585,6 +597,7 @@ func TestPinEveryKindThroughDocker(t *testing.T) {
 }
 
 func TestUpdatePoliciesThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	layer := func(ver string) registrytest.Layer {
 		return registrytest.Layer{"etc/os-release": "ID=wolfi\n", "lib/apk/db/installed": "P:libssl3\nV:" + ver + "\nA:x86_64\no:openssl\n\n"}

@@ -50,6 +50,7 @@ func assertSafe(t *testing.T, what, out string, lines int) {
 }
 
 func TestHostileTagsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
 	tags := []string{"latest", "latest" + evilTitle, "x" + evilClip, "ok" + evilCR, "row" + evilRow, "evil" + evilBidi}
@@ -93,6 +94,7 @@ func TestHostileTagsThroughDocker(t *testing.T) {
 }
 
 func TestHostileRegistryErrorsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
 	d := newDockerEnv(t, "")
@@ -138,6 +140,7 @@ func TestHostileRegistryErrorsThroughDocker(t *testing.T) {
 }
 
 func TestHostilePlatformThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	evil := "linux/arm64" + evilTitle
 	s.Push(t, "chainguard/go", "latest", t0, "linux/amd64", evil)
@@ -220,6 +223,7 @@ func markdownCells(line string) int {
 }
 
 func TestHostileImageThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	b1 := pushHostile(t, s, "latest", t0, []string{"libssl3\t3.4.0-r0", "gone" + evilClip + "\t1" + evilTitle},
 		map[string]string{"org.opencontainers.image.title": "app"}, []string{"PATH=/usr/bin"})

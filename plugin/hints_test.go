@@ -18,6 +18,7 @@ import (
 // daemon the build fails, which docker reports to hooks as it would any
 // failure.
 func TestHintsThroughDocker(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Skip("script(1) is not installed")
 	}

@@ -15,6 +15,7 @@ import (
 // --kind keeps one, cgpin pins each in place, notes say what is left alone,
 // and invalid HCL is an error naming file and line with nothing written.
 func TestPinSecondRoundKindsThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/go", "latest", t0)
 	ref := s.Ref("chainguard/go", "latest")

@@ -78,6 +78,7 @@ func rssWrapper(args []string) int {
 // gzip bomb and a 1 GiB error body. Each run fails with the registry and
 // the limit named, in a few seconds and well under 512 MB.
 func TestHostileRegistriesThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/nginx", "latest", t0, "linux/amd64")
 	bomb := s.PushBomb(t, "chainguard/bomb", "latest",

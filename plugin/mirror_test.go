@@ -68,6 +68,7 @@ func (f mirrorFixture) counted(t *testing.T, what string, run func() result) res
 }
 
 func TestMirrorsThroughDocker(t *testing.T) {
+	t.Parallel()
 	f := newMirrorFixture(t)
 	d := newDockerEnv(t, f.config)
 	maps := []string{"--registry-map", f.keepMap, "--registry-map", f.flatM}
@@ -160,6 +161,7 @@ func TestMirrorsThroughDocker(t *testing.T) {
 // The map comes from config.json, .cgpin.yaml and --registry-map; for the
 // same mirror prefix the flag wins over the file, the file over config.json.
 func TestMirrorMapPrecedence(t *testing.T) {
+	t.Parallel()
 	f := newMirrorFixture(t)
 	wrong := f.mirror.Host + "/flat=" + f.up.Host + "/nowhere"
 	var cfg map[string]any

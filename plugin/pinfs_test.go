@@ -41,6 +41,7 @@ func fileIs(t *testing.T, path, want string) {
 // left alone with a reason; the mode is kept; a killed run's temporary
 // files are removed.
 func TestPinLeavesOtherFilesAlone(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/go", "latest", t0)
 	ref := s.Ref("chainguard/go", "latest")
@@ -98,6 +99,7 @@ func TestPinLeavesOtherFilesAlone(t *testing.T) {
 // and as another user (who could rename over it in a directory of theirs):
 // the run fails naming it and writes nothing.
 func TestPinRefusesReadOnlyFiles(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/go", "latest", t0)
 	ref := s.Ref("chainguard/go", "latest")

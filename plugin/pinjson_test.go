@@ -17,6 +17,7 @@ import (
 // Skipped, the reason, and its file, line and text. They used to be on
 // stderr only.
 func TestPinJSONListsLeftAlone(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/go", "latest", t0)
 	ref := s.Ref("chainguard/go", "latest")
@@ -77,6 +78,7 @@ func TestPinJSONListsLeftAlone(t *testing.T) {
 // "changed" is false, and the summary and markdown list what was left
 // alone, with the reason, after the changes.
 func TestGitHubActionLeftAlone(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
 	ref := s.Ref("chainguard/go", "latest")

@@ -15,6 +15,7 @@ import (
 // Dockerfile); a text file of no kind is an error listing the kinds, which
 // --skip-unknown (the pre-commit hooks) passes over.
 func TestPinNamedFileOfNoKind(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/nginx", "latest", t0)
 	ref := s.Ref("chainguard/nginx", "latest")

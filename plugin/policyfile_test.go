@@ -13,6 +13,7 @@ import (
 // A repository's .cgpin.yaml names files only inside the repository, and
 // no file named as a key or trusted root is ever quoted.
 func TestPolicyFileThroughDocker(t *testing.T) {
+	t.Parallel()
 	const secret = "dckr_pat_7Hq2SECRETxYz"
 	s := registrytest.New(t)
 	s.Push(t, "acme/app", "latest", time.Now())

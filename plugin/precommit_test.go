@@ -16,6 +16,7 @@ import (
 // would build it in a new store every time. As try-repo does, uncommitted
 // changes to tracked files are committed in a shadow clone first.
 func TestPreCommitHooks(t *testing.T) {
+	t.Parallel()
 	preCommit, err := exec.LookPath("pre-commit")
 	if err != nil {
 		if os.Getenv("CI") != "" {

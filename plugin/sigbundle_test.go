@@ -16,6 +16,7 @@ import (
 // after signing is a bad signature, and so is a .sig payload changed after
 // signing (cghistory --verify), not "not in the transparency log".
 func TestVerifyBundlesThroughDocker(t *testing.T) {
+	t.Parallel()
 	const signer = "https://issuer.enforce.dev/4cf15780a13a9b6576d8b357e6524554c8c12a18/0f5ea5d1b1b7ba31"
 	const issuer = "https://issuer.enforce.dev"
 	s := registrytest.New(t)

@@ -14,6 +14,7 @@ import (
 // the root file's bytes, not by sigstore-go's re-serialisation of it (whose
 // log order changed from run to run, so warm runs re-fetched every one).
 func TestVerifyCacheTwoLogsThroughDocker(t *testing.T) {
+	t.Parallel()
 	const signer = "https://github.com/acme/images/.github/workflows/release.yaml@refs/heads/main"
 	const issuer = "https://token.actions.githubusercontent.com"
 	s := registrytest.New(t)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestVerifyThroughDocker(t *testing.T) {
+	t.Parallel()
 	const signer = "https://github.com/acme/images/.github/workflows/release.yaml@refs/heads/main"
 	const issuer = "https://token.actions.githubusercontent.com"
 	s := registrytest.New(t)

@@ -18,6 +18,7 @@ import (
 // 1,001 levels deep, naming each file and the limit, where it used to
 // hang. The run is killed (with the plugin) if it outlives a minute.
 func TestYAMLBombThroughDocker(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var bomb strings.Builder
 	bomb.WriteString("x-l0: &l0 {restart: always}\n")

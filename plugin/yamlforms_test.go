@@ -17,6 +17,7 @@ import (
 // values.yaml's registry/image/tag/digest specs through their digest: or
 // tag:, never their image:; a spec whose digest is set is pinned already.
 func TestPinDockerSchemeAndHelmImageKeyThroughDocker(t *testing.T) {
+	t.Parallel()
 	s := registrytest.New(t)
 	node := s.Push(t, "library/node", "24", t0)
 	pg := s.Push(t, "library/postgres", "16", t0)

@@ -27,9 +27,36 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sirupsen/logrus"
 
-	_ "github.com/distribution/distribution/v3/registry/auth/token"              // token access controller
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // in-memory storage
+	"github.com/distribution/distribution/v3"
+	_ "github.com/distribution/distribution/v3/registry/auth/token" // token access controller
+	"github.com/distribution/distribution/v3/registry/storage"
+	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	"github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
+
+// sharedMemoryDriver is the storage driver each Server's registry runs on:
+// distribution's in-memory driver, made by the Server, which keeps it too
+// (TagAs writes tags through it). The factory hands the registry the driver
+// its configuration names by id.
+const sharedMemoryDriver = "registrytest-inmemory"
+
+var memoryDrivers struct {
+	next atomic.Int64
+	m    sync.Map // id → *inmemory.Driver
+}
+
+type sharedMemoryFactory struct{}
+
+func (sharedMemoryFactory) Create(_ context.Context, p map[string]any) (storagedriver.StorageDriver, error) {
+	d, ok := memoryDrivers.m.LoadAndDelete(fmt.Sprint(p["id"]))
+	if !ok {
+		return nil, fmt.Errorf("registrytest: no in-memory driver %v", p["id"])
+	}
+	return d.(*inmemory.Driver), nil
+}
+
+func init() { factory.Register(sharedMemoryDriver, sharedMemoryFactory{}) }
 
 // AdminUser may push and pull everything; its password is AdminPassword.
 const (
@@ -43,9 +70,10 @@ type Server struct {
 	Host string
 	URL  string
 
-	srv    *httptest.Server
-	app    http.Handler
-	signer *signer
+	srv     *httptest.Server
+	app     http.Handler
+	storage distribution.Namespace // the app's storage, for TagAs
+	signer  *signer
 
 	tokenTTL  time.Duration
 	latency   atomic.Int64 // nanoseconds
@@ -193,10 +221,16 @@ func Start(opts ...Option) (*Server, error) {
 	if err := os.WriteFile(bundle, s.signer.certPEM(), 0o600); err != nil {
 		return nil, err
 	}
+	drv := inmemory.New()
+	if s.storage, err = storage.NewRegistry(context.Background(), drv); err != nil {
+		return nil, err
+	}
+	id := fmt.Sprint(memoryDrivers.next.Add(1))
+	memoryDrivers.m.Store(id, drv)
 	cfg := &configuration.Configuration{
 		Storage: configuration.Storage{
-			"inmemory":    configuration.Parameters{},
-			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+			sharedMemoryDriver: configuration.Parameters{"id": id},
+			"maintenance":      configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
 		},
 		Auth: configuration.Auth{"token": configuration.Parameters{
 			"realm":          s.URL + "/token",

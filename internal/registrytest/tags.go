@@ -5,36 +5,40 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // TagAs points tags of repo at the image d already pushed there, as pushes
-// at time at (each tag's history records it), through one pusher: a
-// repository of a thousand tags takes a second.
+// at time at (each tag's history records it). The tags are written through
+// the registry's own tag store, as its manifest PUT by tag writes them,
+// without a request per tag: a repository of a thousand tags is made in
+// well under a second, where a thousand PUTs took seconds under -race.
 func (s *Server) TagAs(tb testing.TB, repo string, d v1.Hash, at time.Time, tags ...string) {
 	tb.Helper()
-	r, err := name.NewRepository(s.Host+"/"+repo, name.WeakValidation)
+	ctx := context.Background()
+	named, err := reference.WithName(repo)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	desc, err := remote.Get(r.Digest(d.String()), s.pushOptions()...)
+	r, err := s.storage.Repository(ctx, named)
 	if err != nil {
-		tb.Fatalf("registrytest: tag %s@%s: %v", repo, d, err)
+		tb.Fatalf("registrytest: tag %s: %v", repo, err)
 	}
-	p, err := remote.NewPusher(s.pushOptions()...)
+	ms, err := r.Manifests(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.mu.Lock()
-	prev := s.now
-	s.now = func() time.Time { return at }
-	s.mu.Unlock()
-	defer func() { s.mu.Lock(); s.now = prev; s.mu.Unlock() }()
+	dg := digest.Digest(d.String())
+	if ok, err := ms.Exists(ctx, dg); err != nil || !ok {
+		tb.Fatalf("registrytest: tag %s@%s: no such manifest (%v)", repo, d, err)
+	}
 	for _, t := range tags {
-		if err := p.Push(context.Background(), r.Tag(t), desc); err != nil {
+		if err := r.Tags(ctx).Tag(ctx, t, ocispec.Descriptor{Digest: dg}); err != nil {
 			tb.Fatalf("registrytest: tag %s:%s: %v", repo, t, err)
 		}
+		s.RecordHistory(repo, t, d.String(), at)
 	}
 }
