@@ -59,12 +59,14 @@ test-dist:
 # tests do not leave); every test binary, and each one a test starts, paid it.
 RACE_ENV     := GORACE='atexit_sleep_ms=0 $(GORACE)'
 
+# ./plugin first: the longest package (end to end through docker) is then
+# built and started first, and the others run beside it.
 test: lint
-	$(RACE_ENV) $(GO) test -race -count=1 -timeout 25m ./...
+	$(RACE_ENV) $(GO) test -race -count=1 -timeout 25m ./plugin ./...
 
 # Genuinely slow cases at their real size (the 12 MiB SBOM), besides make test.
 test-long:
-	CGHISTORY_TEST_LONG=1 $(RACE_ENV) $(GO) test -race -count=1 -timeout 40m ./...
+	CGHISTORY_TEST_LONG=1 $(RACE_ENV) $(GO) test -race -count=1 -timeout 40m ./plugin ./...
 
 unit:
 	$(RACE_ENV) $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /plugin)

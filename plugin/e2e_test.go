@@ -42,15 +42,24 @@ func TestMain(m *testing.M) {
 	if err := os.Symlink(pluginBinary, filepath.Join(dir, "front", "cghistory-full")); err != nil {
 		panic(err)
 	}
-	for out, pkg := range map[string]string{pluginBinary: ".", filepath.Join(helperDir, "docker-credential-cghistory"): "../credhelper",
-		frontBinary: "./front", filepath.Join(dir, "front", "cghistory-hot"): "./front/hot"} {
-		// -trimpath: the compiled packages are then shared with the front
-		// tests and the pre-commit hooks build, at other paths.
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e-test", "-o", out, pkg)
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
-			os.Exit(1)
+	// One go build for the four (it links them in parallel); -trimpath:
+	// the compiled packages are then shared with the front tests and the
+	// pre-commit hooks' build, at other paths.
+	built := filepath.Join(dir, "built")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e-test", "-o", built+string(filepath.Separator),
+		".", "../credhelper", "./front", "./front/hot")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	if err := os.MkdirAll(helperDir, 0o755); err != nil {
+		panic(err)
+	}
+	for from, to := range map[string]string{"plugin": pluginBinary, "credhelper": filepath.Join(helperDir, "docker-credential-cghistory"),
+		"front": frontBinary, "hot": filepath.Join(dir, "front", "cghistory-hot")} {
+		if err := os.Rename(filepath.Join(built, from), to); err != nil {
+			panic(err)
 		}
 	}
 	code := m.Run()
