@@ -9,6 +9,7 @@ import (
 	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,22 +86,308 @@ func buildDist(t *testing.T, src, out string) {
 
 var shared struct {
 	sync.Once
-	dist string
-	ok   bool
+	src, dist string
+	ok        bool
 }
 
 // sharedDist is one release build for this package's tests (built once).
+// The tests calling it run in parallel: the first runs the build as its
+// subtest, the others wait in Do until it is done.
 func sharedDist(t *testing.T) string {
 	t.Helper()
 	shared.Do(func() {
 		root := filepath.Join(filepath.Dir(pluginBinary), "dist-a")
-		shared.dist = filepath.Join(root, "dist")
-		t.Run("build", func(t *testing.T) { buildDist(t, filepath.Join(root, "src"), shared.dist); shared.ok = !t.Failed() })
+		shared.src, shared.dist = filepath.Join(root, "src"), filepath.Join(root, "dist")
+		t.Run("build", func(t *testing.T) { buildDist(t, shared.src, shared.dist); shared.ok = !t.Failed() })
 	})
 	if !shared.ok {
 		t.Fatal("the release build failed")
 	}
 	return shared.dist
+}
+
+// haveTools says whether every one of the programs is on PATH.
+func haveTools(names ...string) bool {
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// archiveContents is an archive unpacked: every member at dir/NAME, and
+// the members' headers in archive order (tar for a tar.gz, zip for a zip).
+type archiveContents struct {
+	dir string
+	tar []*tar.Header
+	zip []*zip.FileHeader
+}
+
+// member is the file holding the archive member name.
+func (c *archiveContents) member(name string) string {
+	return filepath.Join(c.dir, filepath.FromSlash(name))
+}
+
+var unpacked = struct {
+	sync.Mutex
+	m map[string]*unpackOnce
+}{m: map[string]*unpackOnce{}}
+
+type unpackOnce struct {
+	sync.Once
+	c   *archiveContents
+	err error
+}
+
+// sharedArchive is the shared release build's archive for p, unpacked
+// once for all the tests that look inside it.
+func sharedArchive(t *testing.T, p release.Platform) *archiveContents {
+	t.Helper()
+	dist := sharedDist(t)
+	archive := filepath.Join(dist, p.Archive())
+	unpacked.Lock()
+	o := unpacked.m[archive]
+	if o == nil {
+		o = &unpackOnce{}
+		unpacked.m[archive] = o
+	}
+	unpacked.Unlock()
+	o.Do(func() {
+		// Beside dist/, not in it: the tests serve and copy dist/ whole.
+		dir, err := os.MkdirTemp(filepath.Dir(dist), "unpacked-")
+		if err == nil {
+			o.c, err = unpack(archive, dir)
+		}
+		o.err = err
+	})
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	return o.c
+}
+
+// unpack extracts a release archive (or an image layer, a tar.gz) into dir.
+func unpack(archive, dir string) (*archiveContents, error) {
+	c := &archiveContents{dir: dir}
+	if !strings.HasSuffix(archive, ".zip") {
+		var err error
+		c.tar, err = untarGz(archive, dir)
+		return c, err
+	}
+	// A zip (windows: make test-dist only) is read in process.
+	zr, err := zip.OpenReader(archive)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		c.zip = append(c.zip, &f.FileHeader)
+		if !filepath.IsLocal(f.Name) || !f.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: member %s (mode %v) is not a regular file in the archive", archive, f.Name, f.Mode())
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", archive, f.Name, err)
+		}
+		err = writeMember(c.member(f.Name), f.Mode(), rc) // reading to the end checks the CRC-32
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", archive, f.Name, err)
+		}
+	}
+	return c, nil
+}
+
+// untarGz extracts a tar.gz into dir and returns its headers. With gzip and
+// tar on PATH the work is theirs: decompressing some 40 MB costs a few
+// seconds in this race-instrumented process (compress/flate under the race
+// detector), a fraction of one in gzip. The headers are still read here,
+// from the decompressed tar, which costs nothing: tar.Reader seeks past
+// each member's data in an *os.File. gzip -dc checks the CRC and length.
+func untarGz(archive, dir string) ([]*tar.Header, error) {
+	if !haveTools("gzip", "tar") {
+		return untarGzInProcess(archive, dir)
+	}
+	f, err := os.CreateTemp(filepath.Dir(dir), "*.tar")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	gz := exec.Command("gzip", "-dc", archive)
+	var stderr bytes.Buffer
+	gz.Stdout, gz.Stderr = f, &stderr
+	if err := gz.Run(); err != nil {
+		return nil, fmt.Errorf("gzip -dc %s: %v\n%s", archive, err, stderr.Bytes())
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	var hdrs []*tar.Header
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", archive, err)
+		}
+		if err := extractable(h); err != nil {
+			return nil, fmt.Errorf("%s: %w", archive, err)
+		}
+		hdrs = append(hdrs, h)
+	}
+	// Every member is a regular file or a directory with a local name
+	// (checked above), so tar writes nothing outside dir.
+	if b, err := exec.Command("tar", "-xf", f.Name(), "-C", dir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("tar -xf (%s): %v\n%s", archive, err, b)
+	}
+	return hdrs, nil
+}
+
+// untarGzInProcess is untarGz without gzip and tar (slow under -race).
+func untarGzInProcess(archive, dir string) ([]*tar.Header, error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", archive, err)
+	}
+	var hdrs []*tar.Header
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", archive, err)
+		}
+		if err := extractable(h); err != nil {
+			return nil, fmt.Errorf("%s: %w", archive, err)
+		}
+		hdrs = append(hdrs, h)
+		to := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			err = os.MkdirAll(to, 0o755)
+		} else {
+			err = writeMember(to, h.FileInfo().Mode(), tr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", archive, h.Name, err)
+		}
+	}
+	// Read to the end: the gzip trailer's CRC and length are checked.
+	if _, err := io.Copy(io.Discard, gz); err != nil {
+		return nil, fmt.Errorf("%s: %w", archive, err)
+	}
+	return hdrs, nil
+}
+
+// extractable: a member unpack writes, a regular file or a directory, with
+// a name inside the directory it unpacks to.
+func extractable(h *tar.Header) error {
+	if !filepath.IsLocal(h.Name) || (h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeDir) {
+		return fmt.Errorf("member %s (type %c) is neither a regular file nor a directory inside the archive", h.Name, h.Typeflag)
+	}
+	return nil
+}
+
+// writeMember writes one member's contents to a new file.
+func writeMember(to string, mode os.FileMode, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode.Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// The release's files are compared, searched and hashed in chunks: a
+// binary read whole costs the race detector far more (the shadow of a
+// fresh 30 MB buffer, most of a second) than the work on it.
+const chunk = 1 << 20
+
+// sameFile says whether two files hold the same bytes.
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	ba, bb := make([]byte, chunk), make([]byte, chunk)
+	for {
+		na, ea := io.ReadFull(fa, ba)
+		nb, eb := io.ReadFull(fb, bb)
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		endA, endB := ea == io.EOF || ea == io.ErrUnexpectedEOF, eb == io.EOF || eb == io.ErrUnexpectedEOF
+		switch {
+		case ea != nil && !endA:
+			return false, ea
+		case eb != nil && !endB:
+			return false, eb
+		case endA || endB:
+			return endA && endB, nil
+		}
+	}
+}
+
+// fileContains says whether the file holds s.
+func fileContains(file string, s []byte) (bool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	buf := make([]byte, chunk+len(s))
+	kept := 0 // the last len(s)-1 bytes read: s may straddle two reads
+	for {
+		n, err := f.Read(buf[kept:])
+		if bytes.Contains(buf[:kept+n], s) {
+			return true, nil
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		k := min(kept+n, len(s)-1)
+		copy(buf, buf[kept+n-k:kept+n])
+		kept = k
+	}
+}
+
+// fileSHA256 is the hex SHA-256 of a file.
+func fileSHA256(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, make([]byte, chunk)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // TestDistReproducible: two release builds of one source, in two copies at
@@ -110,6 +397,7 @@ func sharedDist(t *testing.T) string {
 // every binary of the archive and the linked modules; checksums.txt is
 // sha256sum -c input.
 func TestDistReproducible(t *testing.T) {
+	t.Parallel()
 	a := sharedDist(t)
 	other := filepath.Join(t.TempDir(), "another", "clone")
 	b := filepath.Join(t.TempDir(), "dist")
@@ -119,10 +407,8 @@ func TestDistReproducible(t *testing.T) {
 		t.Fatalf("the builds wrote different files: %v and %v", filesA, filesB)
 	}
 	for _, f := range filesA {
-		x, _ := os.ReadFile(filepath.Join(a, f))
-		y, _ := os.ReadFile(filepath.Join(b, f))
-		if !bytes.Equal(x, y) {
-			t.Errorf("%s differs between the two builds", f)
+		if same, err := sameFile(filepath.Join(a, f), filepath.Join(b, f)); err != nil || !same {
+			t.Errorf("%s differs between the two builds (%v)", f, err)
 		}
 	}
 	sums, err := os.ReadFile(filepath.Join(a, release.Checksums))
@@ -156,8 +442,7 @@ func TestDistReproducible(t *testing.T) {
 		if p.OS == "" {
 			t.Fatalf("checksums.txt lists %q, no platform's archive", name)
 		}
-		members := checkArchive(t, filepath.Join(a, name), p)
-		checkSBOM(t, filepath.Join(a, p.SBOM()), p, members)
+		checkSBOM(t, filepath.Join(a, p.SBOM()), p, checkArchive(t, p))
 	}
 }
 
@@ -184,53 +469,25 @@ var releaseBinaries = map[string]string{
 }
 
 // checkArchive: the members, their times, and each binary's package,
-// platform and version as go version -m reads them; it returns the members.
-func checkArchive(t *testing.T, archive string, p release.Platform) map[string][]byte {
+// platform and version as go version -m reads them; it returns the
+// unpacked archive.
+func checkArchive(t *testing.T, p release.Platform) *archiveContents {
 	t.Helper()
-	members := map[string][]byte{}
+	archive := p.Archive()
+	c := sharedArchive(t, p)
 	epoch := time.Unix(distEpoch, 0)
-	if strings.HasSuffix(archive, ".zip") {
-		zr, err := zip.OpenReader(archive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer zr.Close()
-		for _, f := range zr.File {
-			if !f.Modified.Equal(epoch) {
-				t.Errorf("%s: %s has time %v", archive, f.Name, f.Modified)
-			}
-			rc, _ := f.Open()
-			members[f.Name], _ = io.ReadAll(rc)
-			rc.Close()
-		}
-	} else {
-		f, err := os.Open(archive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(gz)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !h.ModTime.Equal(epoch) || h.Uid != 0 || h.Typeflag != tar.TypeReg {
-				t.Errorf("%s: %s: time %v, uid %d, type %c", archive, h.Name, h.ModTime, h.Uid, h.Typeflag)
-			}
-			members[h.Name], _ = io.ReadAll(tr)
-		}
-	}
 	var names []string
-	for n := range members {
-		names = append(names, n)
+	for _, f := range c.zip {
+		if !f.Modified.Equal(epoch) {
+			t.Errorf("%s: %s has time %v", archive, f.Name, f.Modified)
+		}
+		names = append(names, f.Name)
+	}
+	for _, h := range c.tar {
+		if !h.ModTime.Equal(epoch) || h.Uid != 0 || h.Typeflag != tar.TypeReg {
+			t.Errorf("%s: %s: time %v, uid %d, type %c", archive, h.Name, h.ModTime, h.Uid, h.Typeflag)
+		}
+		names = append(names, h.Name)
 	}
 	sort.Strings(names)
 	want := []string{"LICENSE", "README.md"}
@@ -241,16 +498,12 @@ func checkArchive(t *testing.T, archive string, p release.Platform) map[string][
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("%s holds %v, want %v", archive, names, want)
 	}
-	if !bytes.Contains(members["LICENSE"], []byte("Apache License")) {
-		t.Errorf("%s: LICENSE is not the Apache licence", archive)
+	if licence, err := os.ReadFile(c.member("LICENSE")); err != nil || !bytes.Contains(licence, []byte("Apache License")) {
+		t.Errorf("%s: LICENSE is not the Apache licence (%v)", archive, err)
 	}
 	for n, pkg := range releaseBinaries {
 		bin := p.Exe(n)
-		f := filepath.Join(t.TempDir(), bin)
-		if err := os.WriteFile(f, members[bin], 0o755); err != nil {
-			t.Fatal(err)
-		}
-		info, err := buildinfo.ReadFile(f)
+		info, err := buildinfo.ReadFile(c.member(bin))
 		if err != nil {
 			t.Fatalf("%s in %s: %v", bin, archive, err)
 		}
@@ -272,17 +525,19 @@ func checkArchive(t *testing.T, archive string, p release.Platform) map[string][
 		// -trimpath keeps -ldflags out of the build info: the version set
 		// with -X is in the binary's data (the install test runs it);
 		// cghistory-hot has no version to show.
-		if n != "cghistory-hot" && !bytes.Contains(members[bin], []byte(distVersion)) {
-			t.Errorf("%s in %s does not carry the version %s", bin, archive, distVersion)
+		if n != "cghistory-hot" {
+			if has, err := fileContains(c.member(bin), []byte(distVersion)); err != nil || !has {
+				t.Errorf("%s in %s does not carry the version %s (%v)", bin, archive, distVersion, err)
+			}
 		}
 	}
-	return members
+	return c
 }
 
 // checkSBOM: a CycloneDX document naming the project, its version, every
 // binary of the archive (with its SHA-256, and the modules it links in the
 // dependency graph) and the modules linked in.
-func checkSBOM(t *testing.T, file string, p release.Platform, members map[string][]byte) {
+func checkSBOM(t *testing.T, file string, p release.Platform, archive *archiveContents) {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -317,9 +572,9 @@ func checkSBOM(t *testing.T, file string, p release.Platform, members map[string
 			continue
 		}
 		binaries[c.Name] = c.BOMRef
-		sum := sha256.Sum256(members[c.Name])
-		if members[c.Name] == nil || len(c.Hashes) != 1 || c.Hashes[0].Alg != "SHA-256" || c.Hashes[0].Content != hex.EncodeToString(sum[:]) {
-			t.Errorf("%s: binary %s: hashes %+v, not the archive member's", file, c.Name, c.Hashes)
+		sum, err := fileSHA256(archive.member(c.Name))
+		if !filepath.IsLocal(c.Name) || err != nil || len(c.Hashes) != 1 || c.Hashes[0].Alg != "SHA-256" || c.Hashes[0].Content != sum {
+			t.Errorf("%s: binary %s: hashes %+v, not the archive member's (%v)", file, c.Name, c.Hashes, err)
 		}
 	}
 	if bom.BOMFormat != "CycloneDX" || bom.Metadata.Component.Version != distVersion || !found {
@@ -373,18 +628,15 @@ func serveRelease(t *testing.T, dir string) string {
 	return srv.URL + "/releases"
 }
 
-// copyDist copies a dist directory, so a test may damage its copy.
+// copyDist copies a dist directory, so a test may damage its copy. It
+// copies with copyFile, *os.File to *os.File, which the kernel does
+// (copy_file_range): the bytes do not pass through this race-instrumented
+// process.
 func copyDist(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	for _, n := range distFiles(t, src) {
-		b, err := os.ReadFile(filepath.Join(src, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, n), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		copyFile(t, filepath.Join(src, n), filepath.Join(dst, n), 0o644)
 	}
 	return dst
 }
@@ -448,6 +700,7 @@ func (in *installer) installed(t *testing.T) []string {
 // the plugin's three binaries as make install does: the front, whose
 // metadata docker reads, hands on to cghistory-full and cghistory-hot.
 func TestGetInstallsARelease(t *testing.T) {
+	t.Parallel()
 	dist := sharedDist(t)
 	in := newInstaller(t, serveRelease(t, dist))
 	out, err := in.get(t, nil)
@@ -459,12 +712,9 @@ func TestGetInstallsARelease(t *testing.T) {
 		t.Fatalf("installed %v, want %v", got, all)
 	}
 	p, _ := release.ParsePlatform(runtime.GOOS + "/" + runtime.GOARCH)
+	archive := sharedArchive(t, p)
 	for _, n := range []string{"docker-cghistory", "cghistory-hot", "cghistory-full"} {
-		want, err := release.ArchiveMember(filepath.Join(dist, p.Archive()), n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, err := os.ReadFile(filepath.Join(in.plugins, n)); err != nil || !bytes.Equal(got, want) {
+		if same, err := sameFile(filepath.Join(in.plugins, n), archive.member(n)); err != nil || !same {
 			t.Errorf("%s is not the archive's (%v)", n, err)
 		}
 	}
@@ -541,47 +791,66 @@ func TestGetInstallsARelease(t *testing.T) {
 // is a stand-in script here: Sigstore's public instance cannot be reached
 // from the tests.
 func TestGetRefuses(t *testing.T) {
+	t.Parallel()
 	dist := sharedDist(t)
 	p, _ := release.ParsePlatform(runtime.GOOS + "/" + runtime.GOARCH)
-	cosignDir := t.TempDir()
-	cosignLog := filepath.Join(cosignDir, "args")
-	writeCosign := func(exit int) {
-		script := "#!/bin/sh\necho \"$@\" >>'" + cosignLog + "'\nexit " + string(rune('0'+exit)) + "\n"
-		if err := os.WriteFile(filepath.Join(cosignDir, "cosign"), []byte(script), 0o755); err != nil {
+	// cosign puts a stand-in cosign on PATH that logs its arguments to the
+	// returned file and exits with exit; each subtest has its own, so they
+	// run in parallel.
+	cosign := func(t *testing.T, exit int) (env []string, log string) {
+		dir := t.TempDir()
+		log = filepath.Join(dir, "args")
+		script := "#!/bin/sh\necho \"$@\" >>'" + log + "'\nexit " + string(rune('0'+exit)) + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "cosign"), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
+		return []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}, log
 	}
-	withCosign := []string{"PATH=" + cosignDir + string(os.PathListSeparator) + os.Getenv("PATH")}
 	for _, tc := range []struct {
 		name   string
-		damage func(dir string)
+		damage func(t *testing.T, dir string)
 		cosign int // -1: no cosign on PATH
 		want   string
 	}{
-		{"corrupted archive", func(dir string) {
-			f := filepath.Join(dir, p.Archive())
-			b, _ := os.ReadFile(f)
-			b[len(b)/2] ^= 0xff
-			_ = os.WriteFile(f, b, 0o644)
+		{"corrupted archive", func(t *testing.T, dir string) {
+			// One byte in the middle flipped, in place: the archive is
+			// not read into this race-instrumented process whole.
+			f, err := os.OpenFile(filepath.Join(dir, p.Archive()), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := make([]byte, 1)
+			if _, err := f.ReadAt(b, fi.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+			b[0] ^= 0xff
+			if _, err := f.WriteAt(b, fi.Size()/2); err != nil {
+				t.Fatal(err)
+			}
 		}, -1, "is not the"},
-		{"archive not listed", func(dir string) {
+		{"archive not listed", func(_ *testing.T, dir string) {
 			_ = os.WriteFile(filepath.Join(dir, release.Checksums), []byte(strings.Repeat("0", 64)+"  other.tar.gz\n"), 0o644)
 		}, -1, "checksums.txt lists no " + p.Archive()},
-		{"no checksums.txt", func(dir string) { _ = os.Remove(filepath.Join(dir, release.Checksums)) }, -1, "could not download"},
-		{"signature does not verify", func(dir string) {
+		{"no checksums.txt", func(_ *testing.T, dir string) { _ = os.Remove(filepath.Join(dir, release.Checksums)) }, -1, "could not download"},
+		{"signature does not verify", func(_ *testing.T, dir string) {
 			_ = os.WriteFile(filepath.Join(dir, "checksums.txt.sigstore.json"), []byte("{}"), 0o644)
 		}, 1,
 			"Sigstore signature of checksums.txt does not verify"},
-		{"no signature", func(string) {}, 0, "no checksums.txt.sigstore.json"},
+		{"no signature", func(*testing.T, string) {}, 0, "no checksums.txt.sigstore.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := copyDist(t, dist)
-			tc.damage(dir)
+			tc.damage(t, dir)
 			in := newInstaller(t, serveRelease(t, dir))
 			var extra []string
 			if tc.cosign >= 0 {
-				writeCosign(tc.cosign)
-				extra = withCosign
+				extra, _ = cosign(t, tc.cosign)
 			}
 			out, err := in.get(t, extra)
 			if err == nil || !strings.Contains(out, tc.want) || !strings.Contains(out, "nothing installed") {
@@ -593,12 +862,14 @@ func TestGetRefuses(t *testing.T) {
 		})
 	}
 	t.Run("no network", func(t *testing.T) {
+		t.Parallel()
 		in := newInstaller(t, "http://127.0.0.1:1/releases")
 		if out, err := in.get(t, nil); err == nil || !strings.Contains(out, "or no network") || len(in.installed(t)) > 0 {
 			t.Errorf("%v\n%s", err, out)
 		}
 	})
 	t.Run("unsupported platform", func(t *testing.T) {
+		t.Parallel()
 		fake := t.TempDir()
 		if err := os.WriteFile(filepath.Join(fake, "uname"), []byte("#!/bin/sh\necho SunOS\n"), 0o755); err != nil {
 			t.Fatal(err)
@@ -611,6 +882,7 @@ func TestGetRefuses(t *testing.T) {
 	})
 	for _, name := range []string{"docker-cgpin", "cghistory-full", "cghistory-hot"} {
 		t.Run("another project's "+name, func(t *testing.T) {
+			t.Parallel()
 			in := newInstaller(t, serveRelease(t, dist))
 			foreign := filepath.Join(in.plugins, name)
 			if err := os.MkdirAll(in.plugins, 0o755); err != nil {
@@ -633,12 +905,12 @@ func TestGetRefuses(t *testing.T) {
 		})
 	}
 	t.Run("signature verifies", func(t *testing.T) {
+		t.Parallel()
 		dir := copyDist(t, dist)
 		if err := os.WriteFile(filepath.Join(dir, "checksums.txt.sigstore.json"), []byte("{}"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_ = os.Remove(cosignLog)
-		writeCosign(0)
+		withCosign, cosignLog := cosign(t, 0)
 		in := newInstaller(t, serveRelease(t, dir))
 		if out, err := in.get(t, withCosign); err != nil || !strings.Contains(out, "Sigstore signature verified") {
 			t.Fatalf("%v\n%s", err, out)
@@ -660,12 +932,16 @@ func TestReleaseImage(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the image holds a linux binary")
 	}
+	t.Parallel()
 	dist := copyDist(t, sharedDist(t))
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/static", "latest", t0, "linux/"+runtime.GOARCH)
 	cmd := exec.Command("go", "run", "./scripts/release", "image", "-version", distVersion, "-revision", "0123abc",
 		"-epoch", "1700000000", "-base", s.Ref("chainguard/static", "latest"), "-platforms", "linux/"+runtime.GOARCH, "-out", dist)
-	cmd.Dir = ".."
+	// In the source copy the shared build ran go run in: go caches the
+	// release command it built there, where in .. (another directory, so
+	// other action IDs without -trimpath) it would compile and link it anew.
+	cmd.Dir = shared.src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("release image: %v\n%s", err, out)
 	}
@@ -698,43 +974,29 @@ func TestReleaseImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := layers[len(layers)-1].Uncompressed()
+	// The top layer's blob in the layout, unpacked by gzip and tar rather
+	// than decompressed in this race-instrumented process (Uncompressed).
+	digest, err := layers[len(layers)-1].Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
-	bin := filepath.Join(t.TempDir(), path.Base(release.ImageBinary))
-	tr := tar.NewReader(rc)
+	layer, err := unpack(filepath.Join(dist, "image", "blobs", digest.Algorithm, digest.Hex), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var files []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeDir {
-			continue
-		}
-		files = append(files, "/"+h.Name)
-		if "/"+h.Name == release.ImageBinary {
-			b, _ := io.ReadAll(tr)
-			if err := os.WriteFile(bin, b, 0o755); err != nil {
-				t.Fatal(err)
-			}
+	for _, h := range layer.tar {
+		if h.Typeflag != tar.TypeDir {
+			files = append(files, "/"+h.Name)
 		}
 	}
 	if strings.Join(files, " ") != release.ImageBinary {
 		t.Fatalf("the top layer holds %v, want %s alone", files, release.ImageBinary)
 	}
+	bin := layer.member(release.ImageBinary[1:])
 	p, _ := release.ParsePlatform("linux/" + runtime.GOARCH)
-	full, err := release.ArchiveMember(filepath.Join(dist, p.Archive()), "cghistory-full")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(bin); !bytes.Equal(b, full) {
-		t.Errorf("%s is not the archive's cghistory-full", release.ImageBinary)
+	if same, err := sameFile(bin, sharedArchive(t, p).member("cghistory-full")); err != nil || !same {
+		t.Errorf("%s is not the archive's cghistory-full (%v)", release.ImageBinary, err)
 	}
 	// As the container runs it: the entrypoint, then the arguments.
 	work := t.TempDir()
@@ -757,6 +1019,7 @@ func TestReleaseImage(t *testing.T) {
 // release (verified, through get.sh) on a fresh runner and never builds:
 // make is a script that fails here.
 func TestGitHubActionRelease(t *testing.T) {
+	t.Parallel()
 	url := serveRelease(t, sharedDist(t))
 	s := registrytest.New(t)
 	s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -156,13 +157,13 @@ func Dist(ctx context.Context, opts Options) error {
 	for _, p := range opts.Platforms {
 		fmt.Fprintf(opts.Log, "dist: %s\n", p)
 		dir := filepath.Join(work, strings.ReplaceAll(p.String(), "/", "_"))
+		if err := build(ctx, opts, p, dir); err != nil {
+			return err
+		}
 		var files []file
 		var bins []string
 		for _, b := range Binaries {
 			out := filepath.Join(dir, p.Exe(b.Name))
-			if err := build(ctx, opts, p, b.Package, out); err != nil {
-				return err
-			}
 			files = append(files, file{name: p.Exe(b.Name), path: out, mode: 0o755})
 			bins = append(bins, out)
 		}
@@ -190,10 +191,27 @@ func Dist(ctx context.Context, opts Options) error {
 	return os.WriteFile(filepath.Join(opts.Out, Checksums), []byte(strings.Join(sums, "")), 0o644)
 }
 
-// build runs go build for one binary, reproducibly.
-func build(ctx context.Context, opts Options, p Platform, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false",
-		"-ldflags", "-s -w -buildid= -X main.version="+opts.Version, "-o", out, pkg)
+// build runs one go build for all the Binaries of p, reproducibly, and
+// names them as the archive does in dir. One go build rather than one per
+// binary: go links them in parallel, and the bytes are the same (an
+// executable does not hold its file name).
+func build(ctx context.Context, opts Options, p Platform, dir string) error {
+	// go build -o DIR names each binary after its package's last path
+	// element; they are renamed below.
+	bin := filepath.Join(dir, "go-build")
+	args := []string{"build", "-trimpath", "-buildvcs=false",
+		"-ldflags", "-s -w -buildid= -X main.version=" + opts.Version, "-o", bin + string(filepath.Separator)}
+	built := map[string]string{} // go build's name → the archive's name
+	var pkgs []string
+	for _, b := range Binaries {
+		name := p.Exe(path.Base(b.Package))
+		if _, dup := built[name]; dup {
+			return fmt.Errorf("go build would write two binaries named %s for %s", name, p)
+		}
+		built[name] = p.Exe(b.Name)
+		pkgs = append(pkgs, b.Package)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkgs...)...)
 	cmd.Dir = opts.Source
 	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 	// Only what the platform sets: a GOAMD64, GOEXPERIMENT or GOFLAGS of
@@ -204,9 +222,14 @@ func build(ctx context.Context, opts Options, p Platform, pkg, out string) error
 	}
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s for %s: %w", pkg, p, err)
+		return fmt.Errorf("go build %s for %s: %w", strings.Join(pkgs, " "), p, err)
 	}
-	return nil
+	for from, to := range built {
+		if err := os.Rename(filepath.Join(bin, from), filepath.Join(dir, to)); err != nil {
+			return fmt.Errorf("go build for %s: %w", p, err)
+		}
+	}
+	return os.Remove(bin)
 }
 
 // file is one archive member.

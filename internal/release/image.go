@@ -169,8 +169,11 @@ func binaryLayer(bin []byte, epoch time.Time) (v1.Layer, error) {
 		return nil, err
 	}
 	b := buf.Bytes()
+	// WithCompressedCaching: the layer is compressed once, for its digest,
+	// and those bytes are written out, not compressed a second time (same
+	// bytes: gzip at one level is deterministic).
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression))
+		tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression), tarball.WithCompressedCaching)
 }
 
 // ArchiveMember reads one regular file (at most 256 MiB) out of a release

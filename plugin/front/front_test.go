@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +33,7 @@ var heavy = []string{
 // metadata type only (and the hand-off); the hook none of the heavy
 // packages.
 func TestFrontLinksLittle(t *testing.T) {
+	t.Parallel()
 	for pkg, allowed := range map[string][]string{
 		".": {"github.com/docker/cli/cli-plugins/metadata", "github.com/docker-cghistory/docker-cghistory/plugin/front",
 			"github.com/docker-cghistory/docker-cghistory/internal/handoff"},
@@ -64,6 +67,7 @@ func contains(list []string, s string) bool {
 
 // TestShortDescriptions: the front tells docker what the commands say.
 func TestShortDescriptions(t *testing.T) {
+	t.Parallel()
 	if len(shortDescriptions) != len(commands.ShortDescriptions) {
 		t.Errorf("front has %d commands, internal/commands %d", len(shortDescriptions), len(commands.ShortDescriptions))
 	}
@@ -74,26 +78,107 @@ func TestShortDescriptions(t *testing.T) {
 	}
 }
 
+// TestMain removes the binaries the tests share (sharedBuilt).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+var shared struct {
+	sync.Once
+	dir string
+	err error
+}
+
+// sharedBuilt is built(t, "") once for the package: the tests only run
+// the binaries (a test that takes one away does so in its own copy,
+// frontAlone), and each build links the full binary, seconds apiece.
+func sharedBuilt(t *testing.T) string {
+	t.Helper()
+	shared.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "cghistory-front-test-")
+		if shared.err == nil {
+			shared.err = build(shared.dir, "")
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.dir
+}
+
 // built builds the front, the hook and the full binary into a directory,
 // as make install lays them out, and returns it.
 func built(t testing.TB, ldflags string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for out, pkg := range map[string]string{"docker-cghistory": ".", HotName: "./hot", FullName: ".."} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags+" -X main.version=front-test", "-o", filepath.Join(dir, out), pkg)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, b)
-		}
+	if err := build(dir, ldflags); err != nil {
+		t.Fatal(err)
 	}
 	return dir
+}
+
+// build builds the three binaries into dir with one go build, which links
+// them in parallel, and gives them their installed names.
+func build(dir, ldflags string) error {
+	out := filepath.Join(dir, "go-build")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags+" -X main.version=front-test", "-o", out+string(filepath.Separator), ".", "./hot", "..")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	// go build -o DIR names each binary after its package's last path
+	// element.
+	for from, to := range map[string]string{"front": "docker-cghistory", "hot": HotName, "plugin": FullName} {
+		if err := os.Rename(filepath.Join(out, from), filepath.Join(dir, to)); err != nil {
+			return err
+		}
+	}
+	return os.Remove(out)
+}
+
+// frontAlone is a new directory holding copies of the front and the hook
+// of dir, without the full binary.
+func frontAlone(t *testing.T, dir string) string {
+	t.Helper()
+	alone := t.TempDir()
+	for _, n := range []string{"docker-cghistory", HotName} {
+		copyExecutable(t, filepath.Join(dir, n), filepath.Join(alone, n))
+	}
+	return alone
+}
+
+// copyExecutable copies *os.File to *os.File, which the kernel does: the
+// bytes do not pass through this race-instrumented process.
+func copyExecutable(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestFront: through the plugin's three names (symlinks, as installed),
 // the front's metadata is the full binary's byte for byte, the hook is
 // answered, anything else reaches the full binary with argv[0] unchanged,
-// and without the full binary the error names it.
+// and without the full binary the error names it. Not parallel: the hook
+// answers only within its deadline (hints.Deadline).
 func TestFront(t *testing.T) {
-	dir := built(t, "")
+	dir := sharedBuilt(t)
 	plugins, fulls := t.TempDir(), t.TempDir()
 	for _, n := range []string{"cghistory", "cgdiff", "cgpin"} {
 		if err := os.Symlink(filepath.Join(dir, "docker-cghistory"), filepath.Join(plugins, "docker-"+n)); err != nil {
@@ -124,13 +209,16 @@ func TestFront(t *testing.T) {
 		t.Errorf("cgpin --help through the front:\n%s", help)
 	}
 
-	if err := os.Remove(filepath.Join(dir, FullName)); err != nil {
+	// The shared build stays whole: the full binary is missing from a
+	// copy of the front and the hook.
+	alone, lonely := frontAlone(t, dir), t.TempDir()
+	if err := os.Symlink(filepath.Join(alone, "docker-cghistory"), filepath.Join(lonely, "docker-cgpin")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(plugins, "docker-cgpin"), "cgpin", "--help")
+	cmd := exec.Command(filepath.Join(lonely, "docker-cgpin"), "cgpin", "--help")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), FullName+" is missing next to "+filepath.Join(dir, "docker-cghistory")) {
+	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), FullName+" is missing next to "+filepath.Join(alone, "docker-cghistory")) {
 		t.Errorf("without the full binary: %v, %s", err, stderr.String())
 	}
 }
@@ -152,19 +240,11 @@ func output(t *testing.T, dir, bin string, args ...string) string {
 // the history (with the namespace from the environment or the docker
 // config), handed on otherwise (flags, names, nothing cached).
 func TestCompleteFromCache(t *testing.T) {
-	dir := built(t, "")
+	t.Parallel()
+	dir := sharedBuilt(t)
 	// alone: the front and the hook without the full binary, to show
 	// what is answered without it.
-	plugins, fulls, alone, aloneDir := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
-	for _, n := range []string{"docker-cghistory", HotName} {
-		b, err := os.ReadFile(filepath.Join(dir, n))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(aloneDir, n), b, 0o755)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	plugins, fulls, alone, aloneDir := t.TempDir(), t.TempDir(), t.TempDir(), frontAlone(t, dir)
 	for _, n := range []string{"cghistory", "cgdiff"} {
 		if err := os.Symlink(filepath.Join(dir, "docker-cghistory"), filepath.Join(plugins, "docker-"+n)); err != nil {
 			t.Fatal(err)
