@@ -76,9 +76,9 @@ func bigSPDX(t *testing.T, size int, pkgs ...apkPkg) []byte {
 // TestLargeSBOMs reads a multi-MiB attestation within the bound and refuses
 // one over it. `make test-long` (CGHISTORY_TEST_LONG=1) runs it at the real
 // size of a large Chainguard SBOM, 12 MiB against an 8 MiB bound; make test
-// proves the same at 2 MiB against 1 MiB, since JSON under -race is slow.
+// proves the same at 512 KiB against 256 KiB, since JSON under -race is slow.
 func TestLargeSBOMs(t *testing.T) {
-	size, bound, limit := 2<<20, int64(1<<20), "over the 1MiB limit"
+	size, bound, limit := 512<<10, int64(256<<10), "over the 256KiB limit"
 	if os.Getenv("CGHISTORY_TEST_LONG") != "" {
 		size, bound, limit = 12<<20, 8<<20, "over the 8MiB limit"
 	}

@@ -14,25 +14,29 @@ import (
 )
 
 // A status.d gzip bomb pushed as a real layer: files of zeros each under
-// the 64 MiB per-file bound. The layer's database files are bounded as a
-// whole (DefaultMaxKeptPerLayer), so the inventory fails at the limit with
-// the layer named, holding at most that much; before, every file was kept
-// (3.5 GB for a 3.5 MB layer).
+// the per-file bound. The layer's database files are bounded as a whole
+// (KeptPerLayer, lowered here to 8 MiB: decompressing under -race is slow;
+// the end-to-end test TestHostileRegistriesThroughDocker bombs the default
+// 64 MiB), so the inventory fails at the limit with the layer named,
+// holding at most that much; before, every file was kept (3.5 GB for a
+// 3.5 MB layer).
 func TestStatusDBombIsBounded(t *testing.T) {
 	s := registrytest.New(t)
-	const each = 60 << 20
+	const each = 6 << 20
 	d := s.PushBomb(t, "distroless/bomb", "v1",
 		registrytest.BombFile{Path: "etc/os-release", Size: 0},
 		registrytest.BombFile{Path: "var/lib/dpkg/status.d/a", Size: each},
 		registrytest.BombFile{Path: "var/lib/dpkg/status.d/b", Size: each})
 	repo, _ := name.NewRepository(s.Host + "/distroless/bomb")
 	var err error
-	peak := registrytest.PeakHeap(func() { _, err = fetcher(t).Fetch(context.Background(), repo, d, inventory.SourceLayers) })
+	f := fetcher(t)
+	f.Limits = inventory.Limits{KeptPerLayer: 8 << 20}
+	peak := registrytest.PeakHeap(func() { _, err = f.Fetch(context.Background(), repo, d, inventory.SourceLayers) })
 	if !errors.Is(err, registry.ErrTooLarge) || !strings.Contains(err.Error(), "the package database files in layer sha256:") ||
-		!strings.Contains(err.Error(), s.Host+"/distroless/bomb is too large: more than 64MiB, the limit per layer") {
+		!strings.Contains(err.Error(), s.Host+"/distroless/bomb is too large: more than 8MiB, the limit per layer") {
 		t.Fatalf("err = %v", err)
 	}
-	if peak > 256<<20 {
+	if peak > 64<<20 {
 		t.Errorf("peak heap grew by %d MiB", peak>>20)
 	}
 	t.Logf("peak heap growth %d MiB", peak>>20)
@@ -44,7 +48,7 @@ func TestStatusDBombIsBounded(t *testing.T) {
 func TestLayerLimits(t *testing.T) {
 	s := registrytest.New(t)
 	const kib = 1 << 10
-	limits := inventory.Limits{File: 1 << 20, KeptPerLayer: 2 << 20, Kept: 3 << 20, LayerBytes: 8 << 20, ImageBytes: 12 << 20}
+	limits := inventory.Limits{File: 256 * kib, KeptPerLayer: 512 * kib, Kept: 768 * kib, LayerBytes: 2 << 20, ImageBytes: 3 << 20}
 	pkg := func(name string, size int) string {
 		head := fmt.Sprintf("Package: %s\nVersion: 1\nArchitecture: amd64\nDescription: x\n", name)
 		return head + " " + strings.Repeat("x", size-len(head)-2) + "\n\n"
@@ -56,23 +60,23 @@ func TestLayerLimits(t *testing.T) {
 		inErr  string
 	}{
 		{"within the limits", []registrytest.Layer{
-			{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 900*kib), "junk": strings.Repeat("j", 6<<20)},
-			{"var/lib/dpkg/status.d/b": pkg("b", 900*kib)},
+			{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 225*kib), "junk": strings.Repeat("j", 3<<19)},
+			{"var/lib/dpkg/status.d/b": pkg("b", 225*kib)},
 		}, ""},
-		{"one file", []registrytest.Layer{{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 1500*kib)}},
-			"var/lib/dpkg/status.d/a (1.465MiB) in layer sha256:"},
-		{"files of a layer", []registrytest.Layer{{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 900*kib), "var/lib/dpkg/status.d/b": pkg("b", 900*kib), "var/lib/dpkg/status.d/c": pkg("c", 900*kib)}},
-			"is too large: more than 2MiB, the limit per layer"},
+		{"one file", []registrytest.Layer{{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 375*kib)}},
+			"var/lib/dpkg/status.d/a (375KiB) in layer sha256:"},
+		{"files of a layer", []registrytest.Layer{{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 225*kib), "var/lib/dpkg/status.d/b": pkg("b", 225*kib), "var/lib/dpkg/status.d/c": pkg("c", 225*kib)}},
+			"is too large: more than 512KiB, the limit per layer"},
 		{"files of an image", []registrytest.Layer{
-			{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 900*kib), "var/lib/dpkg/status.d/b": pkg("b", 900*kib)},
-			{"var/lib/dpkg/status.d/c": pkg("c", 900*kib), "var/lib/dpkg/status.d/d": pkg("d", 900*kib)},
-		}, "is too large: more than 3MiB over its layers, the limit per image"},
-		{"bytes of a layer", []registrytest.Layer{{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 1*kib), "junk": strings.Repeat("j", 9<<20)}},
-			"is too large: more than 8MiB decompressed, the limit per layer"},
+			{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 225*kib), "var/lib/dpkg/status.d/b": pkg("b", 225*kib)},
+			{"var/lib/dpkg/status.d/c": pkg("c", 225*kib), "var/lib/dpkg/status.d/d": pkg("d", 225*kib)},
+		}, "is too large: more than 768KiB over its layers, the limit per image"},
+		{"bytes of a layer", []registrytest.Layer{{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 1*kib), "junk": strings.Repeat("j", 9<<18)}},
+			"is too large: more than 2MiB decompressed, the limit per layer"},
 		{"bytes of an image", []registrytest.Layer{
-			{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 1*kib), "junk": strings.Repeat("j", 7<<20)},
-			{"var/lib/dpkg/status.d/b": pkg("b", 1*kib), "junk2": strings.Repeat("j", 7<<20)},
-		}, "is too large: more than 12MiB decompressed from its layers, the limit per image"},
+			{"etc/os-release": os, "var/lib/dpkg/status.d/a": pkg("a", 1*kib), "junk": strings.Repeat("j", 7<<18)},
+			{"var/lib/dpkg/status.d/b": pkg("b", 1*kib), "junk2": strings.Repeat("j", 7<<18)},
+		}, "is too large: more than 3MiB decompressed from its layers, the limit per image"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,9 +35,11 @@ func TestTagListIsBounded(t *testing.T) {
 		inErr     string
 		wantPages int64
 	}{
-		{"endless pages of 1000 tags", registrytest.EndlessTags(1000, &pages), Options{}, "more than 200000 tags, the limit", DefaultMaxTags/1000 + 1},
+		// 20,000 tags rather than the default 200,000 (JSON under -race
+		// is slow); TestHostileRegistriesThroughDocker meets the default.
+		{"endless pages of 1000 tags", registrytest.EndlessTags(1000, &pages), Options{MaxTags: 20_000}, "more than 20000 tags, the limit", 21},
 		{"endless pages of one tag", registrytest.EndlessTags(1, &pages), Options{MaxTagPages: 50}, "more than 50 pages, the limit", 50},
-		{"a 1 GiB page", registrytest.HugeBody(http.StatusOK, `{"name":"x","tags":[`, 1<<30), Options{}, "a page larger than 16MiB, the limit per page", 1},
+		{"a 1 GiB page", registrytest.HugeBody(http.StatusOK, `{"name":"x","tags":[`, 1<<30), Options{MaxTagPageBytes: 1 << 20}, "a page larger than 1MiB, the limit per page", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,7 +91,9 @@ func TestTagListIsBounded(t *testing.T) {
 
 // A manifest, index or referrers list larger than the limit fails at the
 // limit, whether its length is announced or streamed; go-containerregistry
-// alone read up to 100 MiB of it.
+// alone read up to 100 MiB of it. The limit is lowered to 1 MiB (reading
+// under -race is slow); TestHostileRegistriesThroughDocker meets the
+// default.
 func TestManifestSizeIsBounded(t *testing.T) {
 	s := registrytest.New(t)
 	img := s.Push(t, "chainguard/x", "latest", time.Now(), "linux/amd64")
@@ -102,11 +106,11 @@ func TestManifestSizeIsBounded(t *testing.T) {
 			}
 			registrytest.HugeBody(http.StatusOK, `{"manifests":[`, 1<<30)(w, r)
 		})
-		c := New(Options{Cache: cache.New(t.TempDir(), 0)})
+		c := New(Options{Cache: cache.New(t.TempDir(), 0), MaxManifestSize: 1 << 20})
 		var err error
 		start := time.Now()
 		grew := registrytest.PeakHeap(func() { _, _, err = c.Manifest(context.Background(), repo, img.Digest) })
-		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "manifest "+img.Digest.String()+" in "+s.Host+"/chainguard/x is too large: over the 8MiB limit for manifests") {
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "manifest "+img.Digest.String()+" in "+s.Host+"/chainguard/x is too large: over the 1MiB limit for manifests") {
 			t.Errorf("announced %v: err = %v", announced, err)
 		}
 		if grew > 128<<20 || time.Since(start) > time.Minute {
@@ -123,12 +127,12 @@ func TestManifestSizeIsBounded(t *testing.T) {
 		registrytest.HugeBody(http.StatusOK, `{"manifests":[`, 1<<30)(w, r)
 	})
 	defer s.Override(`/referrers/`, nil)
-	_, err := New(Options{Cache: cache.New(t.TempDir(), 0)}).Referrers(context.Background(), repo, img.Digest)
+	_, err := New(Options{Cache: cache.New(t.TempDir(), 0), MaxManifestSize: 1 << 20}).Referrers(context.Background(), repo, img.Digest)
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "the referrers of "+img.Digest.String()) {
 		t.Errorf("referrers: err = %v", err)
 	}
 	// A manifest within the limit is read as before.
-	if _, _, err := New(Options{Cache: cache.New(t.TempDir(), 0)}).Manifest(context.Background(), repo, img.Digest); err != nil {
+	if _, _, err := New(Options{Cache: cache.New(t.TempDir(), 0), MaxManifestSize: 1 << 20}).Manifest(context.Background(), repo, img.Digest); err != nil {
 		t.Error(err)
 	}
 }
