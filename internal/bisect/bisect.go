@@ -318,7 +318,7 @@ func (r *run) test(ctx context.Context, build *Build, remaining int, end string)
 	st.Duration = time.Since(start)
 	r.res.Runs++
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.Is(err, ErrInterrupted):
 		return Step{}, ErrInterrupted
 	case err != nil:
 		return Step{}, fmt.Errorf("run the command on %s: %w", build.Tested, err)

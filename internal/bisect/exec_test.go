@@ -2,6 +2,7 @@ package bisect_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +22,12 @@ func TestExecRunner(t *testing.T) {
 	}
 	if st, err := r.Run(ctx, []string{"sh", "-c", "kill -9 $$"}, nil); st != -1 || err != nil {
 		t.Errorf("a signal: status %d, %v", st, err)
+	}
+	// Ctrl-C reaches the command too; it may die of it first.
+	for _, sig := range []string{"INT", "TERM"} {
+		if st, err := r.Run(ctx, []string{"sh", "-c", "kill -" + sig + " $$"}, nil); st != -1 || !errors.Is(err, bisect.ErrInterrupted) {
+			t.Errorf("SIG%s: status %d, %v; want bisect.ErrInterrupted", sig, st, err)
+		}
 	}
 	tctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()

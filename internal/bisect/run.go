@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 )
 
 // Runner runs the command once with env added to the environment and
 // returns its exit status; an error means it could not be started. A
-// process killed by a signal has status -1.
+// process killed by a signal has status -1; one killed by SIGINT or SIGTERM
+// returns ErrInterrupted as well.
 type Runner interface {
 	Run(ctx context.Context, args, env []string) (int, error)
 }
@@ -33,6 +35,13 @@ func (r ExecRunner) Run(ctx context.Context, args, env []string) (int, error) {
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		// Ctrl-C in a terminal signals the whole foreground process group:
+		// the command may die of it before this process has seen its own
+		// copy, and that is still the user interrupting the bisection, not
+		// a verdict on the build.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && (ws.Signal() == syscall.SIGINT || ws.Signal() == syscall.SIGTERM) {
+			return -1, ErrInterrupted
+		}
 		return ee.ExitCode(), nil
 	}
 	if err != nil {
