@@ -64,9 +64,13 @@ RACE_ENV     := GORACE='atexit_sleep_ms=0 $(GORACE)'
 test: lint
 	$(RACE_ENV) $(GO) test -race -count=1 -timeout 25m ./plugin ./...
 
-# Genuinely slow cases at their real size (the 12 MiB SBOM), besides make test.
+# The genuinely slow cases make test leaves out or shrinks: the release
+# build's tests (archives built twice and compared, the SBOMs, the image,
+# get.sh and the Action installing a release) and a 12 MiB SBOM
+# attestation. .ci/run runs both.
+LONG_TESTS   := ^(TestDistReproducible|TestReleaseImage|TestGetInstallsARelease|TestGetRefuses|TestGitHubActionRelease|TestLargeSBOMs)$$
 test-long:
-	CGHISTORY_TEST_LONG=1 $(RACE_ENV) $(GO) test -race -count=1 -timeout 40m ./plugin ./...
+	CGHISTORY_TEST_LONG=1 $(RACE_ENV) $(GO) test -race -count=1 -timeout 40m -run '$(LONG_TESTS)' ./plugin ./internal/inventory
 
 unit:
 	$(RACE_ENV) $(GO) test -race -count=1 $$($(GO) list ./... | grep -v /plugin)

@@ -92,9 +92,14 @@ var shared struct {
 
 // sharedDist is one release build for this package's tests (built once).
 // The tests calling it run in parallel: the first runs the build as its
-// subtest, the others wait in Do until it is done.
+// subtest, the others wait in Do until it is done. They build the release
+// (twice, for reproducibility), which is slow: make test-long and
+// make test-dist run them, make test skips them.
 func sharedDist(t *testing.T) string {
 	t.Helper()
+	if os.Getenv("CGHISTORY_TEST_LONG") == "" && os.Getenv("CGHISTORY_TEST_DIST_ALL") == "" {
+		t.Skip("builds the release, which is slow: make test-long runs it")
+	}
 	shared.Do(func() {
 		root := filepath.Join(filepath.Dir(pluginBinary), "dist-a")
 		shared.src, shared.dist = filepath.Join(root, "src"), filepath.Join(root, "dist")
