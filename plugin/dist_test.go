@@ -229,20 +229,9 @@ func untarGz(archive, dir string) ([]*tar.Header, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	var hdrs []*tar.Header
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", archive, err)
-		}
-		if err := extractable(h); err != nil {
-			return nil, fmt.Errorf("%s: %w", archive, err)
-		}
-		hdrs = append(hdrs, h)
+	hdrs, err := tarMembers(f, archive, nil)
+	if err != nil {
+		return nil, err
 	}
 	// Every member is a regular file or a directory with a local name
 	// (checked above), so tar writes nothing outside dir.
@@ -263,12 +252,32 @@ func untarGzInProcess(archive, dir string) ([]*tar.Header, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", archive, err)
 	}
+	hdrs, err := tarMembers(gz, archive, func(h *tar.Header, tr *tar.Reader) error {
+		to := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			return os.MkdirAll(to, 0o755)
+		}
+		return writeMember(to, h.FileInfo().Mode(), tr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Read to the end: the gzip trailer's CRC and length are checked.
+	if _, err := io.Copy(io.Discard, gz); err != nil {
+		return nil, fmt.Errorf("%s: %w", archive, err)
+	}
+	return hdrs, nil
+}
+
+// tarMembers reads a tar stream's headers, refusing a member that is not
+// extractable, and hands each member to each (when not nil).
+func tarMembers(r io.Reader, archive string, each func(*tar.Header, *tar.Reader) error) ([]*tar.Header, error) {
 	var hdrs []*tar.Header
-	tr := tar.NewReader(gz)
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return hdrs, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", archive, err)
@@ -277,21 +286,12 @@ func untarGzInProcess(archive, dir string) ([]*tar.Header, error) {
 			return nil, fmt.Errorf("%s: %w", archive, err)
 		}
 		hdrs = append(hdrs, h)
-		to := filepath.Join(dir, filepath.FromSlash(h.Name))
-		if h.Typeflag == tar.TypeDir {
-			err = os.MkdirAll(to, 0o755)
-		} else {
-			err = writeMember(to, h.FileInfo().Mode(), tr)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", archive, h.Name, err)
+		if each != nil {
+			if err := each(h, tr); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", archive, h.Name, err)
+			}
 		}
 	}
-	// Read to the end: the gzip trailer's CRC and length are checked.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return nil, fmt.Errorf("%s: %w", archive, err)
-	}
-	return hdrs, nil
 }
 
 // extractable: a member unpack writes, a regular file or a directory, with
