@@ -385,6 +385,20 @@ func TestBrokenCredentialHelperFallsBackToAnonymous(t *testing.T) {
 	if strings.TrimSpace(r.stdout) != img.Digest.String() || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stderr, "gone-away") {
 		t.Errorf("stdout %q stderr %q", r.stdout, r.stderr)
 	}
+
+	// A helper whose answer carries terminal controls: the warning and the
+	// --debug log show them escaped.
+	bin := t.TempDir()
+	script := "#!/bin/sh\nprintf '\\033]0;PWNED\\007\\033[2Jthe store is locked'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-evil"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	de := newDockerEnv(t, `{"credsStore":"evil"}`)
+	r = de.run("", []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}, "cghistory", "--debug", "-q", "--no-trunc", s.Ref("chainguard/nginx", "")).ok(t)
+	assertSafe(t, "the warning and the debug log", r.stderr, -1)
+	if !strings.Contains(r.stderr, `\x1b]0;PWNED\a\x1b[2Jthe store is locked`) || !strings.Contains(r.stderr, "DEBU[http]") {
+		t.Errorf("stderr lacks the escaped warning or the debug log:\n%s", r.stderr)
+	}
 }
 
 func assertNoSecret(t *testing.T, r result, secrets ...string) {

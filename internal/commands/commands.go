@@ -96,9 +96,11 @@ func depsFor(dockerCLI command.Cli, cfg config.Common) (*deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The registry's log and warnings can carry a registry's or a
+	// credential helper's text: escaped line by line.
 	var dbg io.Writer
 	if cfg.Debug || debug.IsEnabled() {
-		dbg = dockerCLI.Err()
+		dbg = output.EscapeLines(dockerCLI.Err())
 	}
 	client := registry.New(registry.Options{
 		Credentials: registry.Keychain{Config: dockerCLI.ConfigFile()},
@@ -106,7 +108,7 @@ func depsFor(dockerCLI command.Cli, cfg config.Common) (*deps, error) {
 		UserAgent:   "docker-cghistory/" + Version,
 		Debug:       dbg,
 		Insecure:    cfg.Insecure,
-		Warn:        dockerCLI.Err(),
+		Warn:        output.EscapeLines(dockerCLI.Err()),
 	})
 	return &deps{
 		client: client, cache: c, errOut: dockerCLI.Err(), mirrors: cfg.Mirrors, refs: cfg.Refs(), common: cfg,

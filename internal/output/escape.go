@@ -3,6 +3,7 @@ package output
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -44,6 +45,30 @@ func Escape(s string) string {
 		s = s[n:]
 	}
 	return b.String()
+}
+
+// EscapeLines wraps a log writer (the --debug log, warnings) so each line
+// written through it is escaped as Escape does, its line breaks kept: the
+// libraries that log know nothing of terminals, and a registry's text can
+// reach their lines. Writes should hold whole lines (a rune split across
+// two writes is shown as its bytes). It is as safe for concurrent use as w.
+func EscapeLines(w io.Writer) io.Writer { return lineEscaper{w} }
+
+type lineEscaper struct{ w io.Writer }
+
+func (e lineEscaper) Write(p []byte) (int, error) {
+	s := string(p)
+	if unsafeAt(strings.ReplaceAll(s, "\n", "")) < 0 {
+		return e.w.Write(p)
+	}
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = Escape(lines[i])
+	}
+	if _, err := io.WriteString(e.w, strings.Join(lines, "\n")); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // unsafeAt is the index of the first byte Escape changes, or -1.

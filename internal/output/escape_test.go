@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,6 +57,20 @@ func TestEscape(t *testing.T) {
 		if got := Escape(c.in); got != c.want {
 			t.Errorf("Escape(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+func TestEscapeLines(t *testing.T) {
+	var b strings.Builder
+	w := EscapeLines(&b)
+	for _, in := range []string{"DEBU[http] GET /v2/ 200 (1ms)\n", "WARNING: helper said \x1b]0;pwned\a\u202e; continuing\n", "a\nb\rc\n"} {
+		if n, err := io.WriteString(w, in); n != len(in) || err != nil {
+			t.Errorf("Write(%q) = %d, %v; want %d, nil", in, n, err, len(in))
+		}
+	}
+	want := "DEBU[http] GET /v2/ 200 (1ms)\nWARNING: helper said \\x1b]0;pwned\\a\\u202e; continuing\na\nb\\rc\n"
+	if b.String() != want {
+		t.Errorf("got %q\nwant %q", b.String(), want)
 	}
 }
 
