@@ -132,7 +132,7 @@ func runPin(ctx context.Context, dockerCLI command.Cli, cfg *config.Pin) error {
 	if err != nil {
 		return err
 	}
-	report := output.PinReport{Mode: mode(cfg), Update: cfg.Update}
+	report := output.PinReport{Mode: mode(cfg), Update: cfg.Update, TTY: d.term.TTY}
 	err = withTimeout(ctx, cfg.Common.Timeout, func(ctx context.Context) (err error) {
 		popts := pin.Options{Update: cfg.Update, Jobs: cfg.Jobs, Ignore: cfg.Ignore, PinsOnly: len(cfg.Fixes) > 0, SkipUnknown: cfg.SkipUnknown,
 			Bump: cfg.Bump}

@@ -74,6 +74,27 @@ func TestEscapeLines(t *testing.T) {
 	}
 }
 
+// The --dry-run diff of a file holding terminal controls: escaped on a
+// terminal (tabs and line breaks kept), its bytes kept when piped.
+func TestDryRunDiffOnATerminal(t *testing.T) {
+	old := "FROM a:1\n\tRUN echo \x1b]0;PWNED\a\u202e\n"
+	plan := &pin.Plan{Files: []*pin.FilePlan{{Path: "Dockerfile", Old: []byte(old), New: []byte(strings.Replace(old, "a:1", "a:1@sha256:x", 1)),
+		Changes: []pin.Change{{File: "Dockerfile", Line: 1}}}}}
+	var tty, piped, errOut bytes.Buffer
+	if err := WritePin(&tty, &errOut, "", PinReport{Plan: plan, Mode: PinDryRun, TTY: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePin(&piped, &errOut, "", PinReport{Plan: plan, Mode: PinDryRun}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tty.String(), " \tRUN echo \\x1b]0;PWNED\\a\\u202e\n") || strings.ContainsAny(tty.String(), "\x1b\a\u202e") {
+		t.Errorf("on a terminal:\n%s", tty.String())
+	}
+	if piped.String() != plan.Diff() || !strings.Contains(piped.String(), "\x1b]0;PWNED") {
+		t.Errorf("piped, the diff is not the plan's:\n%q", piped.String())
+	}
+}
+
 func TestMarkdownCode(t *testing.T) {
 	for _, c := range []struct{ in, code, cell string }{
 		{"", "", ""},

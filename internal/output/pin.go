@@ -37,6 +37,10 @@ type PinReport struct {
 	Mode      PinMode
 	Update    bool
 	Explained []imagediff.Explanation // nil without --explain
+	// TTY: stdout is a terminal, where the --dry-run diff's lines are
+	// escaped (a repository's file can hold terminal controls); piped, the
+	// diff keeps its bytes, so it still applies as a patch.
+	TTY bool
 }
 
 // WritePin prints a cgpin run: the changes (as a diff, a list, JSON, a
@@ -57,7 +61,11 @@ func WritePin(out, errOut io.Writer, format string, r PinReport) error {
 	var err error
 	switch {
 	case r.Mode == PinDryRun && format == "":
-		fmt.Fprint(out, r.Plan.Diff())
+		diff := r.Plan.Diff()
+		if r.TTY {
+			diff = escapeDiff(diff)
+		}
+		fmt.Fprint(out, diff)
 		for i, c := range changes {
 			if r.Explained != nil {
 				row := changeRow{c: c, explained: &r.Explained[i]}
@@ -315,4 +323,21 @@ func WritePolicy(w io.Writer, values []PolicyValue) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Key, Escape(v.Value), Escape(v.Source))
 	}
 	return tw.Flush()
+}
+
+// escapeDiff escapes every line of a unified diff as Escape does, but
+// keeps its line breaks and tabs (indentation in Makefiles and heredocs).
+func escapeDiff(diff string) string {
+	if unsafeAt(strings.NewReplacer("\n", "", "\t", "").Replace(diff)) < 0 {
+		return diff
+	}
+	lines := strings.Split(diff, "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j := range parts {
+			parts[j] = Escape(parts[j])
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return strings.Join(lines, "\n")
 }
