@@ -88,7 +88,7 @@ func (s *Server) pushLayers(tb testing.TB, repo, tag string, at time.Time, platf
 	s.now = func() time.Time { return at }
 	s.mu.Unlock()
 	defer func() { s.mu.Lock(); s.now = prev; s.mu.Unlock() }()
-	if err := remote.Write(ref, img, s.pushOptions()...); err != nil {
+	if err := s.store(ref, img); err != nil {
 		tb.Fatalf("registrytest: push %s: %v", ref, err)
 	}
 	d, err := img.Digest()

@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -49,7 +48,6 @@ func (s *Server) push(repo, tag string, at time.Time, platforms []string) (Image
 	if err != nil {
 		return Image{}, err
 	}
-	opts := s.pushOptions()
 	s.mu.Lock()
 	prev := s.now
 	s.now = func() time.Time { return at }
@@ -88,7 +86,7 @@ func (s *Server) push(repo, tag string, at time.Time, platforms []string) (Image
 		}
 		out.Platforms = append(out.Platforms, PlatformImage{Platform: *plat, Digest: d, Size: size})
 		if len(platforms) == 1 {
-			if err := remote.Write(ref, img, opts...); err != nil {
+			if err := s.store(ref, img); err != nil {
 				return Image{}, err
 			}
 			out.Digest = d
@@ -96,7 +94,7 @@ func (s *Server) push(repo, tag string, at time.Time, platforms []string) (Image
 		}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
 	}
-	if err := remote.WriteIndex(ref, idx, opts...); err != nil {
+	if err := s.storeIndex(ref, idx); err != nil {
 		return Image{}, err
 	}
 	if out.Digest, err = idx.Digest(); err != nil {
