@@ -63,9 +63,9 @@ RACE_ENV     := GORACE='atexit_sleep_ms=0 $(GORACE)'
 # built and started first, and the others run beside it. -cpu 1: each test
 # binary runs its goroutines on one P (GOMAXPROCS=1; t.Parallel tests still
 # interleave), as go test -p runs two binaries side by side on two cores:
-# under -race that cost a tenth less CPU (the race runtime's shadow memory
-# faults, and GC workers, cost less on one thread), and the race detector
-# finds a race whether or not the accesses ran at the same instant.
+# under -race that cost a tenth less CPU, measured (much of the race
+# runtime's time here goes to page faults in its shadow memory), and the
+# race detector finds a race whether or not the accesses ran at one instant.
 # -trimpath: the compiled packages do not depend on where the clone is, so
 # a fresh clone reuses the build cache instead of compiling the module again.
 test: lint
