@@ -155,9 +155,11 @@ func TestGitHubActionOneRun(t *testing.T) {
 // plugin (an empty DOCKER_CONFIG): "docker cgpin --help" exits 0 there too
 // (docker prints its own help), which the action took for an installed
 // plugin, so every run failed with "unknown flag: --check". It installs the
-// plugin (with make, from this repository) and checks.
+// plugin (with make, from this repository) and checks. In make test-long:
+// make install builds the module.
 func TestGitHubActionFreshRunner(t *testing.T) {
 	t.Parallel()
+	longTest(t, "the action runs make install, which builds the module")
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}

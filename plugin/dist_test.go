@@ -97,8 +97,8 @@ var shared struct {
 // make test-dist run them, make test skips them.
 func sharedDist(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("CGHISTORY_TEST_LONG") == "" && os.Getenv("CGHISTORY_TEST_DIST_ALL") == "" {
-		t.Skip("builds the release, which is slow: make test-long runs it")
+	if os.Getenv("CGHISTORY_TEST_DIST_ALL") == "" {
+		longTest(t, "builds the release")
 	}
 	shared.Do(func() {
 		root := filepath.Join(filepath.Dir(pluginBinary), "dist-a")

@@ -44,9 +44,10 @@ func TestMain(m *testing.M) {
 	}
 	// One go build for the four (it links them in parallel); -trimpath:
 	// the compiled packages are then shared with the front tests and the
-	// pre-commit hooks' build, at other paths.
+	// pre-commit hooks' build, at other paths. -s -w, as a release: no
+	// symbol table or DWARF, a fifth less time linking.
 	built := filepath.Join(dir, "built")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e-test", "-o", built+string(filepath.Separator),
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=e2e-test", "-o", built+string(filepath.Separator),
 		".", "../credhelper", "./front", "./front/hot")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -65,6 +66,16 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// longTest skips t unless CGHISTORY_TEST_LONG is set (make test-long, which
+// CI runs after make test): t is one of the genuinely slow cases, as what
+// says (they build the module or the release).
+func longTest(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("CGHISTORY_TEST_LONG") == "" {
+		t.Skipf("%s, which is slow: make test-long runs it", what)
+	}
 }
 
 // dockerEnv is a temp DOCKER_CONFIG with the plugin installed under its

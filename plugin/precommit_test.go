@@ -14,9 +14,11 @@ import (
 // which builds the module as its golang language does. The three runs share
 // one pre-commit store, so the module is built once: pre-commit try-repo
 // would build it in a new store every time. As try-repo does, uncommitted
-// changes to tracked files are committed in a shadow clone first.
+// changes to tracked files are committed in a shadow clone first. In make
+// test-long: building the module is most of its time.
 func TestPreCommitHooks(t *testing.T) {
 	t.Parallel()
+	longTest(t, "pre-commit builds the module")
 	preCommit, err := exec.LookPath("pre-commit")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -64,7 +66,7 @@ func TestPreCommitHooks(t *testing.T) {
 	git("add", ".")
 	gomodcache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
 	env := append(os.Environ(), "PRE_COMMIT_HOME="+filepath.Join(t.TempDir(), "pre-commit"), "DOCKER_CONFIG="+t.TempDir(),
-		"CGHISTORY_CACHE_DIR="+t.TempDir(), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-buildvcs=false -trimpath", "NO_COLOR=1")
+		"CGHISTORY_CACHE_DIR="+t.TempDir(), "GOMODCACHE="+strings.TrimSpace(string(gomodcache)), "GOFLAGS=-buildvcs=false -trimpath -ldflags=-w", "NO_COLOR=1")
 	repo, rev := hookRepo(t, root)
 	config := filepath.Join(t.TempDir(), ".pre-commit-config.yaml")
 	if err := os.WriteFile(config, []byte("repos:\n- repo: "+repo+"\n  rev: "+rev+"\n  hooks:\n  - id: cgpin-check\n  - id: cgpin\n"), 0o644); err != nil {

@@ -93,15 +93,16 @@ var shared struct {
 	err error
 }
 
-// sharedBuilt is built(t, "") once for the package: the tests only run
-// the binaries (a test that takes one away does so in its own copy,
-// frontAlone), and each build links the full binary, seconds apiece.
+// sharedBuilt is built(t, "-s -w") (stripped, as a release) once for the
+// package: the tests only run the binaries (a test that takes one away
+// does so in its own copy, frontAlone), and each build links the full
+// binary, seconds apiece.
 func sharedBuilt(t *testing.T) string {
 	t.Helper()
 	shared.Do(func() {
 		shared.dir, shared.err = os.MkdirTemp("", "cghistory-front-test-")
 		if shared.err == nil {
-			shared.err = build(shared.dir, "")
+			shared.err = build(shared.dir, "-s -w")
 		}
 	})
 	if shared.err != nil {
