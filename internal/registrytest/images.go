@@ -3,12 +3,14 @@ package registrytest
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +63,7 @@ func (s *Server) pushLayers(tb testing.TB, repo, tag string, at time.Time, platf
 		tb.Fatalf("registrytest: unsupported layer compression %q", comp)
 	}
 	for _, files := range layers {
-		l, err := tarLayer(files, layerOpts...)
+		l, err := tarLayer(files, comp, layerOpts...)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -106,8 +108,13 @@ func (s *Server) pushOptions() []remote.Option {
 }
 
 // tarLayer builds a layer from files with deterministic tar bytes; opts
-// choose its compression (gzip by default) and media type.
-func tarLayer(files Layer, opts ...tarball.LayerOption) (v1.Layer, error) {
+// choose its compression comp (gzip by default) and media type. The layer
+// is compressed once: compress/flate runs race-instrumented in the tests,
+// where compressing a package database costs tens of milliseconds, so a
+// layer is kept for the process (layers are immutable: the same tar and
+// compression give the same bytes) and compresses once, not once for its
+// digest and again for the push (WithCompressedCaching).
+func tarLayer(files Layer, comp compression.Compression, opts ...tarball.LayerOption) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, path := range slices.Sorted(maps.Keys(files)) { // deterministic: same files, same digest
@@ -123,7 +130,34 @@ func tarLayer(files Layer, opts ...tarball.LayerOption) (v1.Layer, error) {
 		return nil, err
 	}
 	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, opts...)
+	key := layerKey{comp, sha256.Sum256(data)}
+	layers.Lock()
+	defer layers.Unlock()
+	if l, ok := layers.m[key]; ok {
+		return l, nil
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		append(opts, tarball.WithCompressedCaching)...)
+	if err != nil {
+		return nil, err
+	}
+	if layers.m == nil {
+		layers.m = map[layerKey]v1.Layer{}
+	}
+	layers.m[key] = l
+	return l, nil
+}
+
+// layers holds tarLayer's layers by their compression and the SHA-256 of
+// their tar.
+var layers struct {
+	sync.Mutex
+	m map[layerKey]v1.Layer
+}
+
+type layerKey struct {
+	comp compression.Compression
+	tar  [sha256.Size]byte
 }
 
 // AttachSBOMReferrer attaches an SPDX SBOM through the OCI referrers API (a

@@ -1,8 +1,15 @@
 package registrytest
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,7 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -62,7 +69,7 @@ func (s *Server) push(repo, tag string, at time.Time, platforms []string) (Image
 		if err != nil {
 			return Image{}, err
 		}
-		img, err := random.Image(256, 2)
+		img, err := randomImage(256, 2)
 		if err != nil {
 			return Image{}, err
 		}
@@ -122,4 +129,76 @@ func (s *Server) Ref(repo, suffix string) string {
 		suffix = ":" + suffix
 	}
 	return fmt.Sprintf("%s/%s%s", s.Host, repo, suffix)
+}
+
+// randomImage is an image of layers layers, each a gzip tar of one file of
+// n random bytes, as go-containerregistry's random.Image makes. Its layers
+// are compressed once, by a pooled gzip.Writer: random.Image's layers
+// compress again every time they are read (for their digest, then for the
+// push), and each compression allocates a new compressor of about 800 KiB,
+// which costs a millisecond and more apiece under -race.
+func randomImage(n, layers int) (v1.Image, error) {
+	adds := make([]mutate.Addendum, 0, layers)
+	for i := range layers {
+		l, err := randomLayer(n)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.Addendum{Layer: l, History: v1.History{
+			Author: "registrytest", CreatedBy: fmt.Sprintf("random layer %d of %d", i+1, layers)}})
+	}
+	return mutate.Append(empty.Image, adds...)
+}
+
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // BestSpeed is a valid level: no error
+	return w
+}}
+
+func randomLayer(n int) (v1.Layer, error) {
+	content := make([]byte, n)
+	if _, err := rand.Read(content); err != nil {
+		return nil, err
+	}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	if err := tw.WriteHeader(&tar.Header{Name: "random", Size: int64(n), Mode: 0o644, Typeflag: tar.TypeReg}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(content); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	var gz bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&gz)
+	if _, err := zw.Write(tb.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return partial.CompressedToLayer(&gzipLayer{gz: gz.Bytes(), diffID: sha256Hash(tb.Bytes()), digest: sha256Hash(gz.Bytes())})
+}
+
+// gzipLayer is a gzip layer held compressed, with its digest and diffID.
+type gzipLayer struct {
+	gz             []byte
+	diffID, digest v1.Hash
+}
+
+func (l *gzipLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *gzipLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *gzipLayer) Size() (int64, error)                { return int64(len(l.gz)), nil }
+func (l *gzipLayer) MediaType() (types.MediaType, error) { return types.DockerLayer, nil }
+func (l *gzipLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.gz)), nil
+}
+
+func sha256Hash(b []byte) v1.Hash {
+	sum := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sum)}
 }
