@@ -111,9 +111,10 @@ func (s *Server) pushOptions() []remote.Option {
 // choose its compression comp (gzip by default) and media type. The layer
 // is compressed once: compress/flate runs race-instrumented in the tests,
 // where compressing a package database costs tens of milliseconds, so a
-// layer is kept for the process (layers are immutable: the same tar and
-// compression give the same bytes) and compresses once, not once for its
-// digest and again for the push (WithCompressedCaching).
+// layer of up to keptTar bytes is kept for the process (layers are
+// immutable: the same tar and compression give the same bytes), and a
+// layer compresses once, not once for its digest and again for the push
+// (WithCompressedCaching).
 func tarLayer(files Layer, comp compression.Compression, opts ...tarball.LayerOption) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -130,27 +131,37 @@ func tarLayer(files Layer, comp compression.Compression, opts ...tarball.LayerOp
 		return nil, err
 	}
 	data := buf.Bytes()
+	build := func() (v1.Layer, error) {
+		return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+			append(opts, tarball.WithCompressedCaching)...)
+	}
+	if len(data) > keptTar {
+		return build()
+	}
 	key := layerKey{comp, sha256.Sum256(data)}
-	layers.Lock()
-	defer layers.Unlock()
-	if l, ok := layers.m[key]; ok {
+	tarLayers.Lock()
+	defer tarLayers.Unlock()
+	if l, ok := tarLayers.m[key]; ok {
 		return l, nil
 	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-		append(opts, tarball.WithCompressedCaching)...)
+	l, err := build()
 	if err != nil {
 		return nil, err
 	}
-	if layers.m == nil {
-		layers.m = map[layerKey]v1.Layer{}
+	if tarLayers.m == nil {
+		tarLayers.m = map[layerKey]v1.Layer{}
 	}
-	layers.m[key] = l
+	tarLayers.m[key] = l
 	return l, nil
 }
 
-// layers holds tarLayer's layers by their compression and the SHA-256 of
-// their tar.
-var layers struct {
+// keptTar bounds the layers tarLayer keeps: the large ones are the
+// hostile tests' own, each pushed once.
+const keptTar = 1 << 20
+
+// tarLayers holds tarLayer's layers by their compression and the SHA-256
+// of their tar.
+var tarLayers struct {
 	sync.Mutex
 	m map[layerKey]v1.Layer
 }
