@@ -271,3 +271,47 @@ func TestGitHubActionMarkdownIsInert(t *testing.T) {
 		t.Errorf("row %q", row)
 	}
 }
+
+// TestGitHubActionContainerJob: a container job runs as root on a
+// workspace the runner's user owns. The action trusts the workspace's
+// .cgpin.yaml there, as actions/checkout trusts it for git; without that
+// (set-safe-directory: false) cgpin refuses the file as another user's.
+func TestGitHubActionContainerJob(t *testing.T) {
+	t.Parallel()
+	if os.Getuid() != 0 {
+		t.Skip("a workspace another user owns needs root")
+	}
+	s := registrytest.New(t)
+	s.Push(t, "chainguard/go", "latest", t0, "linux/amd64")
+	ref := s.Ref("chainguard/go", "latest")
+	d := newDockerEnv(t, "")
+	work := filepath.Join(t.TempDir(), "workspace")
+	if err := os.MkdirAll(filepath.Join(work, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"Dockerfile": "FROM " + ref + "\n", ".cgpin.yaml": "kinds: [dockerfile]\n"} {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const runner = 1001 // the runner's user on GitHub's hosted runners
+	if err := os.Chown(work, runner, runner); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []string{"GITHUB_WORKSPACE=" + work, "INPUT_PATHS=" + work, "INPUT_MODE=check"}
+	o, summary, err := runAction(t, d.env, inputs...) // set-safe-directory defaults to true
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || o["changed"] != "true" ||
+		!strings.Contains(summary, "| `"+filepath.Join(work, "Dockerfile")+":1` | `"+ref+"`") {
+		t.Errorf("check in a workspace the runner owns: %v, outputs %v, want exit 1 (a reference is unpinned)\nsummary:\n%s", err, o, summary)
+	}
+
+	cmd := exec.Command("../scripts/action.sh")
+	temp := t.TempDir()
+	cmd.Env = append(append(append([]string{}, d.env...), "RUNNER_TEMP="+temp, "GITHUB_OUTPUT="+filepath.Join(temp, "output")),
+		append(inputs, "INPUT_SET_SAFE_DIRECTORY=false")...)
+	out, err := cmd.CombinedOutput()
+	if !errors.As(err, &exit) || !strings.Contains(string(out), ".cgpin.yaml: refused: its directory "+work+" is owned by another user (uid 1001)") {
+		t.Errorf("set-safe-directory false: %v, want cgpin to refuse the policy file:\n%s", err, out)
+	}
+}

@@ -41,6 +41,14 @@ if ! installed; then
 	installed || { echo "cgpin action: installed, but docker does not list cgpin as a plugin (DOCKER_CONFIG=$DOCKER_CONFIG)" >&2; exit 2; }
 fi
 
+# As actions/checkout does for git (safe.directory): a container job runs
+# as root on a workspace the runner's user owns, whose .cgpin.yaml cgpin
+# would refuse as another user's. Only the owner is excused: a policy file
+# that other users can write is still refused.
+if [ "${INPUT_SET_SAFE_DIRECTORY:-true}" = true ] && [ -n "${GITHUB_WORKSPACE:-}" ]; then
+	export CGHISTORY_SAFE_DIRECTORY="${CGHISTORY_SAFE_DIRECTORY:+$CGHISTORY_SAFE_DIRECTORY:}$GITHUB_WORKSPACE"
+fi
+
 args=()
 [ -n "${INPUT_COOLDOWN:-}" ] && args+=(--cooldown "$INPUT_COOLDOWN")
 [ -n "${INPUT_ONLY_IF_CHANGED:-}" ] && args+=("--only-if-changed=$INPUT_ONLY_IF_CHANGED")

@@ -203,3 +203,34 @@ func TestResolveDiffAndHistory(t *testing.T) {
 	_, err = config.ResolveHistory("nginx", config.HistoryFlags{Since: "1d", Until: "2d"}, env(nil, nil))
 	assert.Assert(t, err != nil && strings.Contains(err.Error(), "is after --until"), "%v", err)
 }
+
+// TestSafeDirectory: a repository another user owns (a root job on a CI
+// container's checkout) has its policy file refused unless the
+// environment or config.json lists it, as git's safe.directory; a policy
+// file cannot list itself.
+func TestSafeDirectory(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("giving a repository to another user needs root")
+	}
+	dir, file := repo(t, "update: true\nsafe-directory: \"*\"\n")
+	const nobody = 65534
+	assert.NilError(t, os.Chown(dir, nobody, nobody))
+	assert.NilError(t, os.Chown(file, nobody, nobody))
+	resolve := func(e config.Env) (*config.Pin, error) {
+		return config.ResolvePin([]string{filepath.Join(dir, "deploy")}, config.PinFlags{Jobs: 8}, nil, e)
+	}
+	_, err := resolve(env(nil, nil))
+	assert.ErrorContains(t, err, "owned by another user (uid 65534)")
+	for _, e := range []config.Env{env(nil, map[string]string{policy.SafeDirectoryEnv: dir}), env(plugins{"safe-directory": dir}, nil)} {
+		// safe-directory is no policy key, so the file is now read and
+		// refused for that.
+		_, err = resolve(e)
+		assert.ErrorContains(t, err, policy.FileName+":2: unknown key")
+	}
+	assert.NilError(t, os.WriteFile(file, []byte("update: true\n"), 0o644))
+	cfg, err := resolve(env(plugins{"safe-directory": "/elsewhere"}, map[string]string{policy.SafeDirectoryEnv: dir}))
+	assert.NilError(t, err)
+	assert.Equal(t, cfg.Update, true)
+	_, err = resolve(env(plugins{"safe-directory": dir}, map[string]string{policy.SafeDirectoryEnv: "/elsewhere"}))
+	assert.ErrorContains(t, err, "owned by another user") // the environment wins over config.json, as elsewhere
+}

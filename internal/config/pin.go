@@ -174,7 +174,8 @@ func ResolvePin(paths []string, flags PinFlags, given func(flag string) bool, en
 		given = func(string) bool { return false }
 	}
 	l := &layers{PinFlags: flags}
-	sources, mirrorsSource, err := l.applyPolicyFile(paths, given)
+	safe := policy.ParseSafeDirectories(env.setting(policy.SafeDirectoryEnv, "safe-directory"))
+	sources, mirrorsSource, err := l.applyPolicyFile(paths, given, safe)
 	if err != nil {
 		return nil, err
 	}
@@ -211,14 +212,15 @@ func ResolvePin(paths []string, flags PinFlags, given func(flag string) bool, en
 
 // applyPolicyFile reads .cgpin.yaml (found from the paths up to the
 // repository root) into the fields whose flags were not given, and says
-// where each came from.
-func (l *layers) applyPolicyFile(paths []string, given func(string) bool) (sources map[string]string, mirrors string, err error) {
+// where each came from. safe comes from the environment or config.json,
+// never from a policy file.
+func (l *layers) applyPolicyFile(paths []string, given func(string) bool, safe policy.SafeDirectories) (sources map[string]string, mirrors string, err error) {
 	sources = map[string]string{}
 	p, err := policy.FindFile(paths)
 	if err != nil || p == "" {
 		return sources, "", err
 	}
-	f, err := policy.LoadFile(p)
+	f, err := policy.LoadFile(p, safe)
 	if err != nil {
 		return nil, "", err
 	}

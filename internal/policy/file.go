@@ -123,12 +123,57 @@ func repoRoot(dir string) string {
 	}
 }
 
+// SafeDirectories are the repositories whose policy files are trusted
+// whoever owns them, as git's safe.directory: a job running as root on a
+// checkout another user owns (a CI container) lists its workspace. "*" is
+// every repository. A policy file there that other users can write is
+// still refused.
+type SafeDirectories []string
+
+// SafeDirectoryEnv names the variable that lists SafeDirectories.
+const SafeDirectoryEnv = "CGHISTORY_SAFE_DIRECTORY"
+
+// ParseSafeDirectories reads directories separated by the system's list
+// separator (":", as PATH); empty entries are dropped.
+func ParseSafeDirectories(s string) SafeDirectories {
+	var out SafeDirectories
+	for _, d := range filepath.SplitList(s) {
+		if d = strings.TrimSpace(d); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// covers says whether root (absolute, clean) is one of s, as written or
+// through symbolic links.
+func (s SafeDirectories) covers(root string) bool {
+	realRoot, _ := filepath.EvalSymlinks(root)
+	for _, d := range s {
+		if d == "*" {
+			return true
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		if abs == root {
+			return true
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil && realRoot != "" && real == realRoot {
+			return true
+		}
+	}
+	return false
+}
+
 // LoadFile reads and validates a policy file: an unknown key or a bad value
 // is an error naming the file and line. A policy file is trusted like the
 // code beside it, so one another user could have written (see trusted) is
-// refused, and the paths it names are relative to it and stay inside its
+// refused, unless its repository is one of safe and only its owner is
+// other; the paths it names are relative to it and stay inside its
 // repository (Root).
-func LoadFile(path string) (*File, error) {
+func LoadFile(path string, safe SafeDirectories) (*File, error) {
 	path, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -137,7 +182,8 @@ func LoadFile(path string) (*File, error) {
 	if err := inside(f.Root, path); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	data, err := readFile(path, f.Root, trusted)
+	anyOwner := safe.covers(f.Root)
+	data, err := readFile(path, f.Root, func(name string, fi fs.FileInfo) error { return trusted(name, fi, anyOwner) })
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func TestLoadFilePaths(t *testing.T) {
 			t.Cleanup(func() { os.Remove(pf) })
 			var f *policy.File
 			var err error
-			quickly(t, func() { f, err = policy.LoadFile(pf) })
+			quickly(t, func() { f, err = policy.LoadFile(pf, nil) })
 			if tc.want == "" {
 				assert.NilError(t, err)
 				assert.Equal(t, f.Root, repo)
@@ -106,18 +106,18 @@ func TestLoadFileItself(t *testing.T) {
 	// A policy file linked out of the repository is not read: its content
 	// (here a token) would be quoted in the errors.
 	assert.NilError(t, os.Symlink(filepath.Join(outside, "secret"), pf))
-	_, err := policy.LoadFile(pf)
+	_, err := policy.LoadFile(pf, nil)
 	assert.ErrorContains(t, err, pf+": is a symbolic link out of the repository "+repo)
 	assert.Assert(t, !strings.Contains(err.Error(), secret), err.Error())
 	assert.NilError(t, os.Remove(pf))
 
 	// Too large, or not a regular file: refused without reading (or waiting).
 	write(t, pf, "# "+strings.Repeat("x", policy.MaxFileSize)+"\n")
-	_, err = policy.LoadFile(pf)
+	_, err = policy.LoadFile(pf, nil)
 	assert.ErrorContains(t, err, pf+": larger than the 1 MiB limit")
 	assert.NilError(t, os.Remove(pf))
 	assert.NilError(t, syscall.Mkfifo(pf, 0o644))
-	quickly(t, func() { _, err = policy.LoadFile(pf) })
+	quickly(t, func() { _, err = policy.LoadFile(pf, nil) })
 	assert.ErrorContains(t, err, pf+": not a regular file")
 }
 
@@ -168,7 +168,7 @@ func TestLoadFileTrust(t *testing.T) {
 	repo, _ := newRepo(t)
 	pf := filepath.Join(repo, policy.FileName)
 	write(t, pf, "update: true\n")
-	load := func() error { _, err := policy.LoadFile(pf); return err }
+	load := func() error { _, err := policy.LoadFile(pf, nil); return err }
 	assert.NilError(t, load())
 
 	// Writable by other users: the file, or its directory without the
@@ -197,6 +197,24 @@ func TestLoadFileTrust(t *testing.T) {
 	assert.NilError(t, os.Chown(pf, 0, 0))
 	assert.NilError(t, os.Chown(repo, nobody, nobody))
 	assert.ErrorContains(t, load(), pf+": refused: its directory "+repo+" is owned by another user (uid 65534)")
+	assert.ErrorContains(t, load(), "list the repository in CGHISTORY_SAFE_DIRECTORY")
+
+	// A safe directory (git's safe.directory): a root job on a checkout
+	// another user owns, as in a CI container. Only the owner may differ.
+	assert.NilError(t, os.Chown(pf, nobody, nobody))
+	loadSafe := func(list string) error { _, err := policy.LoadFile(pf, policy.ParseSafeDirectories(list)); return err }
+	assert.NilError(t, loadSafe(repo))
+	assert.NilError(t, loadSafe("/elsewhere"+string(filepath.ListSeparator)+repo+"/"))
+	assert.NilError(t, loadSafe("*"))
+	link := filepath.Join(t.TempDir(), "checkout")
+	assert.NilError(t, os.Symlink(repo, link))
+	assert.NilError(t, loadSafe(link))
+	assert.ErrorContains(t, loadSafe(filepath.Dir(repo)), "owned by another user") // the repository itself, not a parent
+	assert.ErrorContains(t, loadSafe(""), "owned by another user")
+	assert.NilError(t, os.Chmod(pf, 0o666))
+	assert.ErrorContains(t, loadSafe(repo), pf+": refused: it is writable by other users")
+	assert.NilError(t, os.Chmod(pf, 0o644))
+	assert.NilError(t, os.Chown(pf, 0, 0))
 	assert.NilError(t, os.Chown(repo, 0, 0))
 	assert.NilError(t, load())
 }

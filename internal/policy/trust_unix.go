@@ -16,8 +16,9 @@ import (
 // write is fine for your own primary group (umask 002 with a group per
 // user), and so is a directory with the sticky bit (/tmp): others cannot
 // replace your file there, and a file they put there is theirs, refused.
-func trusted(name string, fi fs.FileInfo) error {
-	if err := trustedBy(name, "it is", fi); err != nil {
+// anyOwner (a safe directory) lets another user own them.
+func trusted(name string, fi fs.FileInfo, anyOwner bool) error {
+	if err := trustedBy(name, "it is", fi, anyOwner); err != nil {
 		return err
 	}
 	dirs := []string{filepath.Dir(name)}
@@ -29,20 +30,20 @@ func trusted(name string, fi fs.FileInfo) error {
 		if err != nil {
 			return err
 		}
-		if err := trustedBy(name, "its directory "+d+" is", dfi); err != nil {
+		if err := trustedBy(name, "its directory "+d+" is", dfi, anyOwner); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func trustedBy(name, what string, fi fs.FileInfo) error {
+func trustedBy(name, what string, fi fs.FileInfo, anyOwner bool) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return nil
 	}
-	if uid := int(st.Uid); uid != 0 && uid != os.Getuid() {
-		return fmt.Errorf("%s: refused: %s owned by another user (uid %d), not by you or root; a policy file is trusted like code (chown it, or give the settings as flags)", name, what, uid)
+	if uid := int(st.Uid); uid != 0 && uid != os.Getuid() && !anyOwner {
+		return fmt.Errorf("%s: refused: %s owned by another user (uid %d), not by you or root; a policy file is trusted like code (chown it, give the settings as flags, or list the repository in %s, as git's safe.directory)", name, what, uid, SafeDirectoryEnv)
 	}
 	perm := fi.Mode().Perm()
 	sticky := fi.IsDir() && fi.Mode()&fs.ModeSticky != 0
