@@ -310,7 +310,7 @@ func (srv *Server) writeSignatureImage(tb testing.TB, repo string, d v1.Hash, su
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := remote.Write(tag, img, srv.pushOptions()...); err != nil {
+	if err := srv.store(tag, img); err != nil {
 		tb.Fatalf("registrytest: write %s: %v", tag, err)
 	}
 }
