@@ -100,9 +100,11 @@ bench:
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
+# go vet -trimpath: its results are then cached whatever the clone's path
+# (without it a fresh clone re-vets everything: 13 s here).
 lint:
 	@out=$$(gofmt -l . 2>&1); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet -trimpath ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
