@@ -356,14 +356,14 @@ func (f *Fetcher) scanLayer(ctx context.Context, repo name.Repository, l v1.Desc
 	defer rc.Close()
 	// The layer may read what is left of the image's budget, and at most
 	// its own.
-	r := &budgetReader{r: rc, left: sc.limits.LayerBytes,
-		err: sc.tooLarge("layer "+l.Digest.String(), "more than %s decompressed, the limit per layer", bytesText(sc.limits.LayerBytes))}
-	if left := sc.limits.ImageBytes - sc.read; left < r.left {
-		r.left = left
-		r.err = sc.tooLarge("image "+sc.image.String(), "more than %s decompressed from its layers, the limit per image", bytesText(sc.limits.ImageBytes))
+	r := &registry.Budget{R: rc, Left: sc.limits.LayerBytes,
+		Err: sc.tooLarge("layer "+l.Digest.String(), "more than %s decompressed, the limit per layer", bytesText(sc.limits.LayerBytes))}
+	if left := sc.limits.ImageBytes - sc.read; left < r.Left {
+		r.Left = left
+		r.Err = sc.tooLarge("image "+sc.image.String(), "more than %s decompressed from its layers, the limit per image", bytesText(sc.limits.ImageBytes))
 	}
-	start := r.left
-	defer func() { sc.read += start - r.left }()
+	start := r.Left
+	defer func() { sc.read += start - r.Left }()
 	if err := sc.scanTar(r, l); err != nil {
 		return err
 	}
@@ -373,25 +373,6 @@ func (f *Fetcher) scanLayer(ctx context.Context, repo name.Repository, l v1.Desc
 		return fmt.Errorf("layer %s: %w", l.Digest, err)
 	}
 	return nil
-}
-
-// budgetReader fails with err once more than left bytes are read.
-type budgetReader struct {
-	r    io.Reader
-	left int64
-	err  error
-}
-
-func (b *budgetReader) Read(p []byte) (int, error) {
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
-		return 0, b.err
-	}
-	return n, err
 }
 
 // scanTar reads a layer's tar stream into sc.

@@ -56,7 +56,7 @@ func (t *boundedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	tooLarge := &Error{Kind: ErrTooLarge, Host: req.URL.Host, Repo: repo, Subject: subject,
 		Err: fmt.Errorf("over the %s limit for manifests", units.BytesSize(float64(t.maxManifest)))}
-	resp.Body = &limitedBody{rc: resp.Body, left: t.maxManifest, err: tooLarge, early: resp.ContentLength > t.maxManifest}
+	resp.Body = &limitedBody{Budget: Budget{R: resp.Body, Left: t.maxManifest, Err: tooLarge}, rc: resp.Body, early: resp.ContentLength > t.maxManifest}
 	return resp, nil
 }
 
@@ -83,28 +83,42 @@ func manifestPath(p string) (repo, subject string, ok bool) {
 	return "", "", false
 }
 
-// limitedBody fails with err once more than left bytes are read, or at
-// once when the announced length is already too large (early).
+// Budget reads R and fails with Err once more than Left bytes are read:
+// Left counts down and says what is left (below 0 once it failed). It asks
+// R for one byte past the budget at most, so a bound is met without
+// reading far over it. The registry bounds bodies with it, inventory
+// decompressed layers.
+type Budget struct {
+	R    io.Reader
+	Left int64
+	Err  error
+}
+
+func (b *Budget) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.Left+1 {
+		p = p[:b.Left+1]
+	}
+	n, err := b.R.Read(p)
+	b.Left -= int64(n)
+	if b.Left < 0 {
+		return 0, b.Err
+	}
+	return n, err
+}
+
+// limitedBody is a response body within a Budget, failing at once when the
+// announced length is already over it (early).
 type limitedBody struct {
-	rc    io.ReadCloser
-	left  int64
-	err   error
+	Budget
+	rc    io.Closer
 	early bool
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.early {
-		return 0, b.err
+		return 0, b.Err
 	}
-	if int64(len(p)) > b.left+1 {
-		p = p[:b.left+1]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	if b.left < 0 {
-		return 0, b.err
-	}
-	return n, err
+	return b.Budget.Read(p)
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
