@@ -100,12 +100,14 @@ bench:
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
-# go vet -trimpath: its results are then cached whatever the clone's path
-# (without it a fresh clone re-vets everything: 13 s here).
+# -trimpath for go vet and staticcheck (which keys its cache on the build
+# IDs go list reports): their results are then cached whatever the clone's
+# path. Without it a fresh clone analyses everything again: 13.7 s of vet
+# and 20.8 s of staticcheck here, 1.1 and 1.9 s with it.
 lint:
 	@out=$$(gofmt -l . 2>&1); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet -trimpath ./...
-	$(GO) run $(STATICCHECK) ./...
+	GOFLAGS='-trimpath $(GOFLAGS)' $(GO) run $(STATICCHECK) ./...
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
 clean:
