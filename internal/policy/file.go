@@ -148,6 +148,9 @@ func ParseSafeDirectories(s string) SafeDirectories {
 // covers says whether root (absolute, clean) is one of s, as written or
 // through symbolic links.
 func (s SafeDirectories) covers(root string) bool {
+	if len(s) == 0 {
+		return false
+	}
 	realRoot, _ := filepath.EvalSymlinks(root)
 	for _, d := range s {
 		if d == "*" {
